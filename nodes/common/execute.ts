@@ -1,0 +1,83 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { errorForItem, errorItemJson } from './errors';
+
+/** What a handler may return for one input item: one object, several, or nothing. */
+export type ItemResult = IDataObject | IDataObject[] | undefined;
+
+function toOutput(result: ItemResult, itemIndex: number): INodeExecutionData[] {
+	if (result === undefined) return [];
+	const list = Array.isArray(result) ? result : [result];
+	return list.map((json) => ({ json, pairedItem: { item: itemIndex } }));
+}
+
+/**
+ * The per-item loop every action node uses: runs `handler` for each input item in order, pairs each
+ * output item with its input, and with `continueOnFail()` puts `{ error, code?, field? }` on the failing
+ * item and goes on. Without it, the first error stops the node and names the item.
+ */
+export async function runPerItem(
+	ctx: IExecuteFunctions,
+	handler: (itemIndex: number) => Promise<ItemResult>,
+): Promise<INodeExecutionData[][]> {
+	const count = ctx.getInputData().length;
+	const output: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+		try {
+			output.push(...toOutput(await handler(itemIndex), itemIndex));
+		} catch (thrown) {
+			const error = errorForItem(ctx.getNode(), thrown, itemIndex);
+			if (!ctx.continueOnFail()) throw error;
+			output.push({ json: errorItemJson(error), pairedItem: { item: itemIndex } });
+		}
+	}
+	return [output];
+}
+
+/** One item's outcome in a bulk request: its result, or the error the CRM reported for it. */
+export type BulkOutcome = { result: ItemResult } | { error: unknown };
+
+/**
+ * The bulk counterpart of `runPerItem`, for CRMs that take many records per request (Bitrix24 `batch`,
+ * amoCRM arrays, SalesMan `add.list`): items are prepared one by one (a bad item fails alone), the
+ * prepared ones are sent in chunks of `chunkSize`, and every outcome is mapped back to its item.
+ */
+export async function runInChunks<P>(
+	ctx: IExecuteFunctions,
+	chunkSize: number,
+	prepare: (itemIndex: number) => Promise<P>,
+	send: (chunk: Array<{ itemIndex: number; prepared: P }>) => Promise<BulkOutcome[]>,
+): Promise<INodeExecutionData[][]> {
+	const count = ctx.getInputData().length;
+	const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
+	const fail = (itemIndex: number, thrown: unknown) => {
+		const error = errorForItem(ctx.getNode(), thrown, itemIndex);
+		if (!ctx.continueOnFail()) throw error;
+		outputs[itemIndex] = [{ json: errorItemJson(error), pairedItem: { item: itemIndex } }];
+	};
+	const ready: Array<{ itemIndex: number; prepared: P }> = [];
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+		try {
+			ready.push({ itemIndex, prepared: await prepare(itemIndex) });
+		} catch (thrown) {
+			fail(itemIndex, thrown);
+		}
+	}
+	for (let start = 0; start < ready.length; start += chunkSize) {
+		const chunk = ready.slice(start, start + chunkSize);
+		let outcomes: BulkOutcome[];
+		try {
+			outcomes = await send(chunk);
+		} catch (thrown) {
+			// The whole request failed: every item in it carries the same error.
+			for (const { itemIndex } of chunk) fail(itemIndex, thrown);
+			continue;
+		}
+		chunk.forEach(({ itemIndex }, position) => {
+			const outcome = outcomes[position];
+			if (outcome === undefined) fail(itemIndex, new Error('The CRM returned no result for this item'));
+			else if ('error' in outcome) fail(itemIndex, outcome.error);
+			else outputs[itemIndex] = toOutput(outcome.result, itemIndex);
+		});
+	}
+	return [outputs.flat()];
+}

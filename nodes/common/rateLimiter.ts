@@ -1,0 +1,88 @@
+import { sleep } from 'n8n-workflow';
+
+export interface RateLimit {
+	/** Sustained requests per second (the bucket's drain rate). */
+	perSecond: number;
+	/** Requests that may go at once from a full bucket. */
+	burst: number;
+}
+
+/**
+ * A token bucket shared by every node and execution in this process that talks to the same CRM account,
+ * so two nodes in one workflow, or parallel executions, stay under the CRM's limit together.
+ * Waiters are served in arrival order.
+ */
+export class RateLimiter {
+	private tokens: number;
+	private updatedAt = Date.now();
+	private blockedUntil = 0;
+	private queue: Promise<void> = Promise.resolve();
+	/** Requests that had to wait, and for how long in total (for benchmarks and docs). */
+	readonly stats = { acquired: 0, waited: 0, waitedMs: 0 };
+
+	constructor(readonly limit: RateLimit) {
+		this.tokens = limit.burst;
+	}
+
+	/** Resolves when one request may be sent. */
+	async acquire(): Promise<void> {
+		const turn = this.queue.then(async () => await this.take());
+		this.queue = turn.catch(() => undefined);
+		return await turn;
+	}
+
+	/** The CRM said "too many requests": nobody sends for `ms`, and the bucket starts empty after it. */
+	pause(ms: number): void {
+		this.blockedUntil = Math.max(this.blockedUntil, Date.now() + ms);
+		this.tokens = 0;
+	}
+
+	private refill(now: number): void {
+		const elapsed = (now - this.updatedAt) / 1000;
+		this.tokens = Math.min(this.limit.burst, this.tokens + elapsed * this.limit.perSecond);
+		this.updatedAt = now;
+	}
+
+	private async take(): Promise<void> {
+		let waitedMs = 0;
+		for (;;) {
+			const now = Date.now();
+			if (now < this.blockedUntil) {
+				const pause = this.blockedUntil - now;
+				waitedMs += pause;
+				await sleep(pause);
+				this.updatedAt = Date.now();
+				continue;
+			}
+			this.refill(now);
+			if (this.tokens >= 1) {
+				this.tokens -= 1;
+				this.stats.acquired++;
+				if (waitedMs) {
+					this.stats.waited++;
+					this.stats.waitedMs += waitedMs;
+				}
+				return;
+			}
+			const pause = Math.ceil(((1 - this.tokens) / this.limit.perSecond) * 1000);
+			waitedMs += pause;
+			await sleep(pause);
+		}
+	}
+}
+
+const limiters = new Map<string, RateLimiter>();
+
+/**
+ * The limiter of one CRM account. `account` must identify the account, not the credential record:
+ * base URL plus the identity the CRM counts requests against (user, token hash, portal).
+ */
+export function rateLimiterFor(crm: string, account: string, limit: RateLimit): RateLimiter {
+	const key = `${crm}\u0000${account}`;
+	let limiter = limiters.get(key);
+	if (!limiter || limiter.limit.perSecond !== limit.perSecond || limiter.limit.burst !== limit.burst) {
+		limiter = new RateLimiter(limit);
+		limiters.set(key, limiter);
+	}
+	return limiter;
+}
