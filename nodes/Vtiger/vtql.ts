@@ -67,10 +67,12 @@ export function listValues(value: unknown, field: string): unknown[] {
 export function condition(c: VtqlCondition, index: number): string {
 	const label = `filters.conditions[${index}] (${c.field})`;
 	const column = identifier(c.field, `filters.conditions[${index}].field`);
-	const operator = String(c.operator ?? '').toUpperCase() as VtqlOperator;
+	// n8n leaves parameters at their default out of fixedCollection values: '=' and '' then arrive as undefined.
+	const operator = String(c.operator || '=').toUpperCase() as VtqlOperator;
+	const value = c.value ?? '';
 	if (!OPERATORS.includes(operator)) throw new FieldError(label, `unknown operator "${c.operator}"; use one of ${OPERATORS.join(' ')}`);
-	if (operator === 'IN') return `${column} IN (${listValues(c.value, label).map((v) => quote(v, label)).join(',')})`;
-	return `${column} ${operator} ${quote(c.value, label)}`;
+	if (operator === 'IN') return `${column} IN (${listValues(value, label).map((v) => quote(v, label)).join(',')})`;
+	return `${column} ${operator} ${quote(value, label)}`;
 }
 
 export function buildSelect(select: VtqlSelect): string {

@@ -1,0 +1,198 @@
+/**
+ * Runs our nodes inside n8n's own engine, in-process (n8n-core's WorkflowExecute, real node contexts,
+ * real helpers.httpRequest), against the local emulators. See ../../../shared/notes/n8n-in-process-testing.md.
+ */
+import { Credentials, ExecutionLifecycleHooks, LoadOptionsContext, PollContext, WorkflowExecute } from 'n8n-core';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsHelper,
+	IDataObject,
+	IExecuteData,
+	IHttpRequestOptions,
+	INode,
+	INodeCredentialsDetails,
+	INodeExecutionData,
+	INodeProperties,
+	INodeType,
+	INodeTypes,
+	IRun,
+	IVersionedNodeType,
+	IWorkflowExecuteAdditionalData,
+	IConnections,
+	WorkflowExecuteMode,
+} from 'n8n-workflow';
+import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
+import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
+import { VtigerTrigger } from '../../nodes/Vtiger/VtigerTrigger.node';
+
+const PACKAGE = 'n8n-nodes-crm-suite';
+
+const nodeClasses: Record<string, INodeType> = {
+	[`${PACKAGE}.vtiger`]: new Vtiger(),
+	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
+	'n8n-nodes-base.manualTrigger': {
+		description: {
+			displayName: 'Manual Trigger',
+			name: 'manualTrigger',
+			group: ['trigger'],
+			version: 1,
+			description: '',
+			defaults: {},
+			inputs: [],
+			outputs: ['main'],
+			properties: [],
+		},
+		async execute() {
+			return [[{ json: {} }]];
+		},
+	} as unknown as INodeType,
+};
+
+export const nodeTypes: INodeTypes = {
+	getByName: (name) => nodeClasses[name] as INodeType | IVersionedNodeType,
+	getByNameAndVersion: (name, version) => NodeHelpers.getVersionedNodeType(nodeClasses[name], version),
+	getKnownTypes: () => ({}),
+} as INodeTypes;
+
+/** Credentials by type, as n8n would decrypt them. */
+export type CredentialStore = Record<string, ICredentialDataDecryptedObject>;
+
+class TestCredentialsHelper implements ICredentialsHelper {
+	constructor(private readonly store: CredentialStore) {}
+	getParentTypes(): string[] {
+		return [];
+	}
+	isCredentialUsableByNode(): boolean {
+		return true;
+	}
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		return requestOptions;
+	}
+	async preAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+	async runPreAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+	async getCredentials(details: INodeCredentialsDetails, type: string) {
+		return new Credentials({ id: details.id, name: details.name }, type, '');
+	}
+	async getDecrypted(_a: IWorkflowExecuteAdditionalData, _d: INodeCredentialsDetails, type: string): Promise<ICredentialDataDecryptedObject> {
+		const data = this.store[type];
+		if (!data) throw new Error(`No test credential of type ${type}`);
+		return { ...data };
+	}
+	async updateCredentials(): Promise<void> {}
+	async updateCredentialsOauthTokenData(): Promise<void> {}
+	getCredentialsProperties(): INodeProperties[] {
+		return [];
+	}
+}
+
+function additionalData(store: CredentialStore, mode: WorkflowExecuteMode, workflowId: string): IWorkflowExecuteAdditionalData {
+	return {
+		credentialsHelper: new TestCredentialsHelper(store),
+		hooks: new ExecutionLifecycleHooks(mode, `test-${workflowId}`, { id: workflowId, name: workflowId, nodes: [], connections: {}, active: false, settings: {} } as never),
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		variables: {},
+		userId: 'test-user',
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
+let workflowCounter = 0;
+
+export interface NodeSpec {
+	type?: string;
+	parameters: IDataObject;
+	credentialType?: string;
+	continueOnFail?: boolean;
+	name?: string;
+}
+
+export function makeNode(spec: NodeSpec, position = 1): INode {
+	const type = spec.type ?? `${PACKAGE}.vtiger`;
+	const credentialType = spec.credentialType ?? 'vtigerApi';
+	return {
+		id: `node-${position}`,
+		name: spec.name ?? `Node ${position}`,
+		type,
+		typeVersion: 1,
+		position: [position * 200, 0],
+		parameters: spec.parameters as INode['parameters'],
+		credentials: { [credentialType]: { id: '1', name: 'test credential' } },
+		...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+	};
+}
+
+export interface RunResult {
+	run: IRun;
+	/** Output items of the last node (first output). */
+	items: INodeExecutionData[];
+	/** The error the run ended with, if any. */
+	error?: Error & { description?: string; context?: IDataObject };
+}
+
+/**
+ * Runs `input items → node` (or a chain of nodes) through WorkflowExecute, like a manual execution.
+ */
+export async function runNodes(store: CredentialStore, specs: NodeSpec[], inputItems: IDataObject[] = [{}]): Promise<RunResult> {
+	const id = `wf-${++workflowCounter}`;
+	const trigger: INode = { id: 'trigger', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} };
+	const nodes = specs.map((spec, index) => makeNode(spec, index + 1));
+	const connections: IConnections = {};
+	let previous = trigger.name;
+	for (const node of nodes) {
+		connections[previous] = { main: [[{ node: node.name, type: 'main', index: 0 }]] };
+		previous = node.name;
+	}
+	const workflow = new Workflow({ id, name: id, nodes: [trigger, ...nodes], connections, nodeTypes, active: false, settings: {} });
+	const runExecutionData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [
+				{
+					node: nodes[0],
+					data: { main: [inputItems.map((json, index) => ({ json, pairedItem: { item: index } }))] },
+					source: { main: [{ previousNode: trigger.name }] },
+				} as IExecuteData,
+			],
+		},
+	});
+	runExecutionData.resultData.runData[trigger.name] = [
+		{ startTime: Date.now(), executionTime: 0, executionIndex: 0, source: [], data: { main: [inputItems.map((json) => ({ json }))] } },
+	] as never;
+	const run = await new WorkflowExecute(additionalData(store, 'manual', id), 'manual', runExecutionData).processRunExecutionData(workflow);
+	const last = nodes[nodes.length - 1].name;
+	const items = run.data.resultData.runData[last]?.[0]?.data?.main?.[0] ?? [];
+	return { run, items, error: run.data.resultData.error as RunResult['error'] };
+}
+
+/** A poll trigger bound to one workflow, so its static data (the cursor) persists between polls. */
+export function pollingTrigger(store: CredentialStore, parameters: IDataObject, type = `${PACKAGE}.vtigerTrigger`) {
+	const id = `wf-${++workflowCounter}`;
+	const node = makeNode({ type, parameters }, 1);
+	const workflow = new Workflow({ id, name: id, nodes: [node], connections: {}, nodeTypes, active: true, settings: {}, staticData: {} });
+	const nodeType = nodeClasses[type];
+	return {
+		workflow,
+		node,
+		async poll(mode: 'trigger' | 'manual' = 'trigger'): Promise<IDataObject[] | null> {
+			const ctx = new PollContext(workflow, node, additionalData(store, mode, id), mode, mode === 'manual' ? 'manual' : 'activate');
+			const result = await nodeType.poll!.call(ctx);
+			return result ? result[0].map((item) => item.json) : null;
+		},
+		staticData: () => workflow.getStaticData('node', node),
+	};
+}
+
+/** Calls a loadOptions / resourceMapping method the way the editor does. */
+export async function loadOptions(store: CredentialStore, parameters: IDataObject, group: 'loadOptions' | 'resourceMapping', method: string, type = `${PACKAGE}.vtiger`) {
+	const id = `wf-${++workflowCounter}`;
+	const node = makeNode({ type, parameters }, 1);
+	const workflow = new Workflow({ id, name: id, nodes: [node], connections: {}, nodeTypes, active: false, settings: {} });
+	const ctx = new LoadOptionsContext(workflow, node, additionalData(store, 'manual', id), '');
+	const methods = (nodeClasses[type] as unknown as { methods: Record<string, Record<string, (this: unknown) => Promise<unknown>>> }).methods;
+	return await methods[group][method].call(ctx);
+}
