@@ -49,8 +49,11 @@ const READ_OPERATIONS = new Set([
  */
 const SESSION_IDLE_MS = 25 * 60_000;
 
-/** Self-hosted Vtiger documents no rate limit; this keeps a burst from overloading a small server. */
-export const VTIGER_RATE: RateLimit = { perSecond: 20, burst: 40 };
+/**
+ * Self-hosted Vtiger documents no rate limit. This bound only keeps a runaway workflow from hammering a
+ * small server (50 requests/s sustained, 100 at once); a Return All of 10,000 records stays inside the burst.
+ */
+export const VTIGER_RATE: RateLimit = { perSecond: 50, burst: 100 };
 
 const sessions = new ExpiringCache<VtigerSession>();
 
