@@ -65,3 +65,24 @@ export function parsePhpFormBody(body: string | URLSearchParams): IDataObject {
 	}
 	return toArrays(root) as IDataObject;
 }
+
+/**
+ * The inverse of `parsePhpFormBody`, as PHP's `http_build_query` writes it: nested objects and arrays become
+ * `a[b][0]=x` pairs. Used where a CRM takes parameters in a URL-encoded string (Bitrix24 `batch` commands,
+ * PHP form endpoints). `null`/`undefined` are left out; booleans become 1/0 like PHP.
+ */
+export function encodePhpForm(params: IDataObject): string {
+	const pairs: string[] = [];
+	const add = (key: string, value: unknown) => {
+		if (value === undefined || value === null) return;
+		if (typeof value === 'object' && !(value instanceof Date)) {
+			const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+			for (const [child, nested] of entries) add(`${key}[${child}]`, nested);
+			return;
+		}
+		const text = value instanceof Date ? value.toISOString() : typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+		pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(text)}`);
+	};
+	for (const [key, value] of Object.entries(params)) add(key, value);
+	return pairs.join('&');
+}

@@ -1,4 +1,4 @@
-import { FORM_LIMITS, parsePhpFormBody } from '../../nodes/common/formBody';
+import { encodePhpForm, FORM_LIMITS, parsePhpFormBody } from '../../nodes/common/formBody';
 
 describe('parsePhpFormBody', () => {
 	it('builds nested objects and arrays from PHP-style keys, values kept as strings', () => {
@@ -35,5 +35,14 @@ describe('parsePhpFormBody', () => {
 	it('a later scalar does not break an earlier nested value and vice versa', () => {
 		expect(parsePhpFormBody('a=1&a[b]=2')).toEqual({ a: { b: '2' } });
 		expect(parsePhpFormBody('a[b]=2&a=1')).toEqual({ a: '1' });
+	});
+});
+
+describe('encodePhpForm', () => {
+	it('writes nested values as http_build_query does, and round-trips through the parser', () => {
+		const params = { filter: { '>ID': 10, TITLE: 'a&b' }, order: { ID: 'ASC' }, select: ['ID', 'TITLE'], start: -1, flag: true, skip: null };
+		const encoded = encodePhpForm(params);
+		expect(decodeURIComponent(encoded)).toBe('filter[>ID]=10&filter[TITLE]=a&b&order[ID]=ASC&select[0]=ID&select[1]=TITLE&start=-1&flag=1');
+		expect(parsePhpFormBody(encoded)).toEqual({ filter: { '>ID': '10', TITLE: 'a&b' }, order: { ID: 'ASC' }, select: ['ID', 'TITLE'], start: '-1', flag: '1' });
 	});
 });
