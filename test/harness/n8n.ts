@@ -22,6 +22,7 @@ import type {
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
+import { Bitrix24 } from '../../nodes/Bitrix24/Bitrix24.node';
 import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
 import { VtigerTrigger } from '../../nodes/Vtiger/VtigerTrigger.node';
 
@@ -30,6 +31,7 @@ const PACKAGE = 'n8n-nodes-crm-suite';
 const nodeClasses: Record<string, INodeType> = {
 	[`${PACKAGE}.vtiger`]: new Vtiger(),
 	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
+	[`${PACKAGE}.bitrix24`]: new Bitrix24(),
 	'n8n-nodes-base.manualTrigger': {
 		description: {
 			displayName: 'Manual Trigger',
@@ -57,10 +59,13 @@ export const nodeTypes: INodeTypes = {
 /** Credentials by type, as n8n would decrypt them. */
 export type CredentialStore = Record<string, ICredentialDataDecryptedObject>;
 
+/** Our OAuth2 credential types extend n8n's oAuth2Api: n8n core then signs requests and refreshes tokens. */
+const OAUTH2_TYPES = new Set(['bitrix24OAuth2Api', 'amoCrmOAuth2Api']);
+
 class TestCredentialsHelper implements ICredentialsHelper {
 	constructor(private readonly store: CredentialStore) {}
-	getParentTypes(): string[] {
-		return [];
+	getParentTypes(name: string): string[] {
+		return OAUTH2_TYPES.has(name) ? ['oAuth2Api'] : [];
 	}
 	isCredentialUsableByNode(): boolean {
 		return true;
@@ -83,7 +88,10 @@ class TestCredentialsHelper implements ICredentialsHelper {
 		return { ...data };
 	}
 	async updateCredentials(): Promise<void> {}
-	async updateCredentialsOauthTokenData(): Promise<void> {}
+	/** n8n core saves a refreshed token here; later reads in the same run must see it, as in n8n. */
+	async updateCredentialsOauthTokenData(_d: INodeCredentialsDetails, type: string, data: ICredentialDataDecryptedObject): Promise<void> {
+		this.store[type] = { ...this.store[type], oauthTokenData: data.oauthTokenData };
+	}
 	getCredentialsProperties(): INodeProperties[] {
 		return [];
 	}
