@@ -1,4 +1,5 @@
 /** A Bitrix24 emulator per test file, and credentials of both kinds that point at it. */
+import type { IDataObject } from 'n8n-workflow';
 import type { CredentialStore } from '../harness/n8n';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,7 +26,7 @@ export interface Bitrix24Emulator {
 	webhookUrl(userId?: number): string;
 	app: { clientId: string; clientSecret: string; applicationToken: string };
 	oauthUrls(): { authorize: string; token: string; clientEndpoint: string };
-	issueTokens(userId?: number, scope?: string): Record<string, unknown>;
+	issueTokens(userId?: number, scope?: string): IDataObject;
 	expireAccessTokens(): void;
 	requests: EmulatorRequest[];
 	clearRequests(): void;
