@@ -2,7 +2,9 @@
  * Runs our nodes inside n8n's own engine, in-process (n8n-core's WorkflowExecute, real node contexts,
  * real helpers.httpRequest), against the local emulators. See ../../../shared/notes/n8n-in-process-testing.md.
  */
-import { Credentials, ExecutionLifecycleHooks, LoadOptionsContext, PollContext, WorkflowExecute } from 'n8n-core';
+import * as http from 'http';
+import { randomUUID } from 'crypto';
+import { Credentials, ExecutionLifecycleHooks, HookContext, LoadOptionsContext, PollContext, WebhookContext, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentialsHelper,
@@ -23,6 +25,7 @@ import type {
 } from 'n8n-workflow';
 import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
 import { Bitrix24 } from '../../nodes/Bitrix24/Bitrix24.node';
+import { Bitrix24Trigger } from '../../nodes/Bitrix24/Bitrix24Trigger.node';
 import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
 import { VtigerTrigger } from '../../nodes/Vtiger/VtigerTrigger.node';
 
@@ -32,6 +35,7 @@ const nodeClasses: Record<string, INodeType> = {
 	[`${PACKAGE}.vtiger`]: new Vtiger(),
 	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
 	[`${PACKAGE}.bitrix24`]: new Bitrix24(),
+	[`${PACKAGE}.bitrix24Trigger`]: new Bitrix24Trigger(),
 	'n8n-nodes-base.manualTrigger': {
 		description: {
 			displayName: 'Manual Trigger',
@@ -203,4 +207,100 @@ export async function loadOptions(store: CredentialStore, parameters: IDataObjec
 	const ctx = new LoadOptionsContext(workflow, node, additionalData(store, 'manual', id), '');
 	const methods = (nodeClasses[type] as unknown as { methods: Record<string, Record<string, (this: unknown) => Promise<unknown>>> }).methods;
 	return await methods[group][method].call(ctx);
+}
+
+export interface Delivery {
+	status: number;
+	/** The items the trigger emitted (an execution would start), or undefined when it refused or ignored. */
+	items?: IDataObject[];
+	response?: unknown;
+}
+
+/**
+ * A webhook trigger served over real HTTP on loopback, the way n8n serves it: activation runs the node's
+ * checkExists/create (HookContext), every POST runs its webhook() (WebhookContext) with the raw body kept,
+ * deactivation runs delete. The CRM emulator delivers to `url`.
+ */
+export async function webhookTrigger(store: CredentialStore, type: string, parameters: IDataObject, credentialType: string) {
+	const id = `wf-${++workflowCounter}`;
+	const node = { ...makeNode({ type, parameters, credentialType }, 1), webhookId: randomUUID() };
+	const workflow = new Workflow({ id, name: id, nodes: [node], connections: {}, nodeTypes, active: true, settings: {}, staticData: {} });
+	const nodeType = nodeClasses[type];
+	const deliveries: Delivery[] = [];
+	let data: IWorkflowExecuteAdditionalData;
+	const server = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (chunk: Buffer) => chunks.push(chunk));
+		req.on('end', () => {
+			void (async () => {
+				const rawBody = Buffer.concat(chunks);
+				const contentType = String(req.headers['content-type'] ?? '');
+				// n8n's own parsers: JSON, or flat key/value pairs for forms (its querystring parse).
+				const body = contentType.includes('json') ? JSON.parse(rawBody.toString() || '{}') : Object.fromEntries(new URLSearchParams(rawBody.toString()));
+				let status = 200;
+				let response: unknown;
+				const fakeRes = {
+					status(code: number) {
+						status = code;
+						return fakeRes;
+					},
+					json(value: unknown) {
+						response = value;
+						return fakeRes;
+					},
+					send(value: unknown) {
+						response = value;
+						return fakeRes;
+					},
+					end() {
+						return fakeRes;
+					},
+				};
+				const request = { headers: req.headers, body, rawBody, params: {}, query: {}, method: req.method, url: req.url };
+				const ctx = new WebhookContext(workflow, node, { ...data, httpRequest: request, httpResponse: fakeRes } as never, 'webhook', {
+					httpMethod: 'POST',
+					node: node.name,
+					path: 'x',
+					webhookDescription: nodeType.description.webhooks![0],
+					workflowId: id,
+				} as never, [], null);
+				const result = await nodeType.webhook!.call(ctx).catch((error: Error) => {
+					status = 500;
+					response = { error: error.message };
+					return { noWebhookResponse: true } as { noWebhookResponse: boolean; workflowData?: INodeExecutionData[][] };
+				});
+				const items = result.workflowData?.[0]?.map((item) => item.json);
+				deliveries.push({ status, items, response });
+				res.writeHead(status, { 'content-type': 'application/json' });
+				res.end(JSON.stringify(response ?? { ok: true }));
+			})();
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const port = (server.address() as { port: number }).port;
+	data = { ...additionalData(store, 'trigger', id), webhookBaseUrl: `http://127.0.0.1:${port}/webhook`, webhookTestBaseUrl: `http://127.0.0.1:${port}/webhook-test` } as IWorkflowExecuteAdditionalData;
+	const hooks = () => {
+		const ctx = new HookContext(workflow, node, data, 'trigger', 'activate', { webhookDescription: nodeType.description.webhooks![0] } as never);
+		return { ctx, methods: nodeType.webhookMethods!.default! };
+	};
+	return {
+		node,
+		deliveries,
+		url: () => new HookContext(workflow, node, data, 'trigger', 'activate').getNodeWebhookUrl('default')!,
+		async activate() {
+			const { ctx, methods } = hooks();
+			if (!(await methods.checkExists.call(ctx))) await methods.create.call(ctx);
+		},
+		async checkExists() {
+			const { ctx, methods } = hooks();
+			return await methods.checkExists.call(ctx);
+		},
+		async deactivate() {
+			const { ctx, methods } = hooks();
+			return await methods.delete.call(ctx);
+		},
+		async close() {
+			await new Promise((resolve) => server.close(resolve));
+		},
+	};
 }
