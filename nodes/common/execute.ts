@@ -72,11 +72,21 @@ export async function runInChunks<P>(
 			for (const { itemIndex } of chunk) fail(itemIndex, thrown);
 			continue;
 		}
+		const written = chunk.filter((_, position) => outcomes[position] && !('error' in outcomes[position]));
 		chunk.forEach(({ itemIndex }, position) => {
 			const outcome = outcomes[position];
-			if (outcome === undefined) fail(itemIndex, new Error('The CRM returned no result for this item'));
-			else if ('error' in outcome) fail(itemIndex, outcome.error);
-			else outputs[itemIndex] = toOutput(outcome.result, itemIndex);
+			const failure = outcome === undefined ? new Error('The CRM returned no result for this item') : 'error' in outcome ? outcome.error : undefined;
+			if (failure === undefined) {
+				outputs[itemIndex] = toOutput((outcome as { result: ItemResult }).result, itemIndex);
+				return;
+			}
+			if (!ctx.continueOnFail() && written.length) {
+				// The node stops here, but the CRM already wrote the other items of this request: say which.
+				const error = errorForItem(ctx.getNode(), failure, itemIndex);
+				error.description = `${error.description ? `${error.description} ` : ''}The same request wrote items ${written.map((w) => w.itemIndex).join(', ')}; turn on Continue On Fail to get their results.`;
+				throw error;
+			}
+			fail(itemIndex, failure);
 		});
 	}
 	return [outputs.flat()];

@@ -242,3 +242,16 @@ describe('custom calls', () => {
 		expect(result.got.TITLE).toBe('Via batch');
 	});
 });
+
+describe('bulk write without Continue On Fail', () => {
+	it('stops at the failing item and says which items of the same request were written', async () => {
+		const [existing] = emulator.seed('deal', 1);
+		const { error } = await runNodes(
+			credentials,
+			[node({ resource: 'deal', operation: 'update', recordId: '={{ $json.id }}', fields: mapped({ TITLE: 'x' }) })],
+			[{ id: String(existing) }, { id: '999999' }],
+		);
+		expect(error?.message).toMatch(/\(crm\.deal\.update\) \[item 1\]$/);
+		expect(error?.description).toMatch(/The same request wrote items 0; turn on Continue On Fail to get their results\./);
+	});
+});
