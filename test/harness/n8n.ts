@@ -200,9 +200,16 @@ export function pollingTrigger(store: CredentialStore, parameters: IDataObject, 
 }
 
 /** Calls a loadOptions / resourceMapping method the way the editor does. */
-export async function loadOptions(store: CredentialStore, parameters: IDataObject, group: 'loadOptions' | 'resourceMapping', method: string, type = `${PACKAGE}.vtiger`) {
+export async function loadOptions(
+	store: CredentialStore,
+	parameters: IDataObject,
+	group: 'loadOptions' | 'resourceMapping',
+	method: string,
+	type = `${PACKAGE}.vtiger`,
+	credentialType?: string,
+) {
 	const id = `wf-${++workflowCounter}`;
-	const node = makeNode({ type, parameters }, 1);
+	const node = makeNode({ type, parameters, credentialType }, 1);
 	const workflow = new Workflow({ id, name: id, nodes: [node], connections: {}, nodeTypes, active: false, settings: {} });
 	const ctx = new LoadOptionsContext(workflow, node, additionalData(store, 'manual', id), '');
 	const methods = (nodeClasses[type] as unknown as { methods: Record<string, Record<string, (this: unknown) => Promise<unknown>>> }).methods;
