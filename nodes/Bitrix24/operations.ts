@@ -107,7 +107,8 @@ interface ListQuery {
 	entityTypeId?: number;
 }
 
-const FILTER_PREFIX: Record<string, string> = { '=': '', '!=': '!', '>': '>', '>=': '>=', '<': '<', '<=': '<=', contains: '%', in: '' };
+/** The UI's operators (named: a value starting with "=" would be an expression in n8n) as filter key prefixes. */
+const FILTER_PREFIX: Record<string, string> = { equals: '', notEquals: '!', gt: '>', gte: '>=', lt: '<', lte: '<=', contains: '%', in: '' };
 
 function listQuery(ctx: IExecuteFunctions, entity: EntitySpec, itemIndex: number): ListQuery {
 	const filter: IDataObject = {};
@@ -116,7 +117,7 @@ function listQuery(ctx: IExecuteFunctions, entity: EntitySpec, itemIndex: number
 		const field = String(condition.field ?? '').trim();
 		if (!field) throw new FieldError(`filters.conditions[${index}].field`, 'choose a field');
 		// n8n leaves a parameter at its default out of fixedCollection values.
-		const operator = condition.operator || '=';
+		const operator = condition.operator || 'equals';
 		const prefix = FILTER_PREFIX[operator];
 		if (prefix === undefined) throw new FieldError(`filters.conditions[${index}].operator`, `unknown operator "${operator}"`);
 		const value = condition.value ?? '';

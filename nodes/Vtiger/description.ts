@@ -1,6 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { RESOURCES } from './resources';
-import { OPERATORS } from './vtql';
 
 /** The Vtiger node's UI, built from the resource table in resources.ts. */
 
@@ -121,16 +120,17 @@ const getManyProperties: INodeProperties[] = [
 						displayName: 'Operator',
 						name: 'operator',
 						type: 'options',
-						options: OPERATORS.map((operator) => ({
-							name:
-								operator === 'LIKE'
-									? 'LIKE (use % as wildcard)'
-									: operator === 'IN'
-										? 'IN (comma-separated or JSON array)'
-										: operator,
-							value: operator,
-						})),
-						default: '=',
+						options: [
+							{ name: '!=', value: 'notEquals' },
+							{ name: '<', value: 'lt' },
+							{ name: '<=', value: 'lte' },
+							{ name: '=', value: 'equals' },
+							{ name: '>', value: 'gt' },
+							{ name: '>=', value: 'gte' },
+							{ name: 'IN (Comma-Separated or JSON Array)', value: 'in' },
+							{ name: 'LIKE (Use % as Wildcard)', value: 'like' },
+						],
+						default: 'equals',
 					},
 					{
 						displayName: 'Value',

@@ -12,6 +12,22 @@ import { parseJson } from '../common/json';
 export const OPERATORS = ['=', '!=', '<', '>', '<=', '>=', 'LIKE', 'IN'] as const;
 export type VtqlOperator = (typeof OPERATORS)[number];
 
+/**
+ * The operators as the node's UI stores them. A parameter value starting with "=" is an expression in n8n
+ * (the option "=" would arrive as an empty string), so the options are named; VTQL spellings typed by a
+ * user in an expression are accepted too.
+ */
+export const OPERATOR_OPTIONS: Record<string, VtqlOperator> = {
+	equals: '=',
+	notEquals: '!=',
+	lt: '<',
+	gt: '>',
+	lte: '<=',
+	gte: '>=',
+	like: 'LIKE',
+	in: 'IN',
+};
+
 export interface VtqlCondition {
 	field: string;
 	operator: VtqlOperator;
@@ -67,8 +83,9 @@ export function listValues(value: unknown, field: string): unknown[] {
 export function condition(c: VtqlCondition, index: number): string {
 	const label = `filters.conditions[${index}] (${c.field})`;
 	const column = identifier(c.field, `filters.conditions[${index}].field`);
-	// n8n leaves parameters at their default out of fixedCollection values: '=' and '' then arrive as undefined.
-	const operator = String(c.operator || '=').toUpperCase() as VtqlOperator;
+	// n8n leaves a parameter at its default out of fixedCollection values: the default "equals" arrives undefined.
+	const given = String(c.operator || 'equals');
+	const operator = (OPERATOR_OPTIONS[given] ?? given.toUpperCase()) as VtqlOperator;
 	const value = c.value ?? '';
 	if (!OPERATORS.includes(operator)) throw new FieldError(label, `unknown operator "${c.operator}"; use one of ${OPERATORS.join(' ')}`);
 	if (operator === 'IN') return `${column} IN (${listValues(value, label).map((v) => quote(v, label)).join(',')})`;

@@ -56,8 +56,8 @@ describe('Get Many', () => {
 				returnAll: true,
 				filters: {
 					conditions: [
-						{ field: 'accountname', operator: '=', value: "O'Brien \\ Sons" },
-						{ field: 'industry', operator: 'IN', value: 'Banking, Finance' },
+						{ field: 'accountname', operator: 'equals', value: "O'Brien \\ Sons" },
+						{ field: 'industry', operator: 'in', value: 'Banking, Finance' },
 					],
 				},
 				options: { fields: ['accountname', 'industry'] },
@@ -72,7 +72,7 @@ describe('Get Many', () => {
 
 	it('an unknown filter field is named before any query is sent', async () => {
 		const { error } = await runNodes(credentials, [
-			record('getMany', { returnAll: true, filters: { conditions: [{ field: 'colour', operator: '=', value: 'red' }] } }),
+			record('getMany', { returnAll: true, filters: { conditions: [{ field: 'colour', operator: 'equals', value: 'red' }] } }),
 		]);
 		expect(error?.message).toMatch(/Field "filters.conditions\[0\].field": "colour" is not a field of Accounts .*\[item 0\]/);
 		expect(queries(emulator)).toEqual([]);
