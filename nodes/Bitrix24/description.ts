@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { conditionsFilter, returnAllAndLimit, sortDirection } from '../common/ui';
 import type { OperationName } from './resources';
 import { ENTITIES, OPERATION_LABELS } from './resources';
 
@@ -132,66 +133,17 @@ export const bitrix24Properties: INodeProperties[] = [
 			['create', 'update'],
 		),
 	},
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-		displayOptions: show(entitiesWith('getMany'), ['getMany']),
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { resource: entitiesWith('getMany'), operation: ['getMany'], returnAll: [false] } },
-	},
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'fixedCollection',
-		placeholder: 'Add Condition',
-		typeOptions: { multipleValues: true },
-		default: {},
-		displayOptions: show(entitiesWith('getMany'), ['getMany']),
-		options: [
-			{
-				displayName: 'Conditions',
-				name: 'conditions',
-				values: [
-					{
-						displayName: 'Field Name or ID',
-						name: 'field',
-						type: 'options',
-						typeOptions: { loadOptionsMethod: 'getFieldNames', loadOptionsDependsOn: ['resource', 'entityTypeId'] },
-						default: '',
-						description:
-							'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
-					},
-					{
-						displayName: 'Operator',
-						name: 'operator',
-						type: 'options',
-						options: [
-							{ name: 'Contains', value: 'contains' },
-							{ name: 'Equals', value: 'equals' },
-							{ name: 'Greater Than', value: 'gt' },
-							{ name: 'Greater Than or Equal', value: 'gte' },
-							{ name: 'In (Comma-Separated)', value: 'in' },
-							{ name: 'Less Than', value: 'lt' },
-							{ name: 'Less Than or Equal', value: 'lte' },
-							{ name: 'Not Equals', value: 'notEquals' },
-						],
-						default: 'equals',
-					},
-					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-				],
-			},
-		],
-	},
+	...returnAllAndLimit({ resource: entitiesWith('getMany'), operation: ['getMany'] }),
+	conditionsFilter({ resource: entitiesWith('getMany'), operation: ['getMany'] }, 'getFieldNames', ['resource', 'entityTypeId'], [
+		{ name: 'Contains', value: 'contains' },
+		{ name: 'Equals', value: 'equals' },
+		{ name: 'Greater Than', value: 'gt' },
+		{ name: 'Greater Than or Equal', value: 'gte' },
+		{ name: 'In (Comma-Separated)', value: 'in' },
+		{ name: 'Less Than', value: 'lt' },
+		{ name: 'Less Than or Equal', value: 'lte' },
+		{ name: 'Not Equals', value: 'notEquals' },
+	]),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -216,16 +168,7 @@ export const bitrix24Properties: INodeProperties[] = [
 				description:
 					'Fields to return (all, with custom fields and phones/e-mails, when empty). Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
-			{
-				displayName: 'Sort Direction',
-				name: 'sortDirection',
-				type: 'options',
-				options: [
-					{ name: 'Ascending', value: 'ASC' },
-					{ name: 'Descending', value: 'DESC' },
-				],
-				default: 'ASC',
-			},
+			sortDirection,
 			{
 				displayName: 'Sort Field Name or ID',
 				name: 'sortField',

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { conditionsFilter, returnAllAndLimit, sortDirection } from '../common/ui';
 import { RESOURCES } from './resources';
 
 /** The Vtiger node's UI, built from the resource table in resources.ts. */
@@ -77,71 +78,17 @@ const fieldsMapper = (operation: 'create' | 'update'): INodeProperties => ({
 });
 
 const getManyProperties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-		displayOptions: show('record', ['getMany']),
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { resource: ['record'], operation: ['getMany'], returnAll: [false] } },
-	},
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'fixedCollection',
-		placeholder: 'Add Condition',
-		typeOptions: { multipleValues: true },
-		default: {},
-		displayOptions: show('record', ['getMany']),
-		options: [
-			{
-				displayName: 'Conditions',
-				name: 'conditions',
-				values: [
-					{
-						displayName: 'Field Name or ID',
-						name: 'field',
-						type: 'options',
-						typeOptions: { loadOptionsMethod: 'getFieldNames', loadOptionsDependsOn: ['module'] },
-						default: '',
-						description:
-							'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
-					},
-					{
-						displayName: 'Operator',
-						name: 'operator',
-						type: 'options',
-						options: [
-							{ name: '!=', value: 'notEquals' },
-							{ name: '<', value: 'lt' },
-							{ name: '<=', value: 'lte' },
-							{ name: '=', value: 'equals' },
-							{ name: '>', value: 'gt' },
-							{ name: '>=', value: 'gte' },
-							{ name: 'IN (Comma-Separated or JSON Array)', value: 'in' },
-							{ name: 'LIKE (Use % as Wildcard)', value: 'like' },
-						],
-						default: 'equals',
-					},
-					{
-						displayName: 'Value',
-						name: 'value',
-						type: 'string',
-						default: '',
-					},
-				],
-			},
-		],
-	},
+	...returnAllAndLimit({ resource: ['record'], operation: ['getMany'] }),
+	conditionsFilter({ resource: ['record'], operation: ['getMany'] }, 'getFieldNames', ['module'], [
+		{ name: '!=', value: 'notEquals' },
+		{ name: '<', value: 'lt' },
+		{ name: '<=', value: 'lte' },
+		{ name: '=', value: 'equals' },
+		{ name: '>', value: 'gt' },
+		{ name: '>=', value: 'gte' },
+		{ name: 'IN (Comma-Separated or JSON Array)', value: 'in' },
+		{ name: 'LIKE (Use % as Wildcard)', value: 'like' },
+	]),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -169,16 +116,7 @@ const getManyProperties: INodeProperties[] = [
 				description:
 					'Fields to return (all when empty). Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
-			{
-				displayName: 'Sort Direction',
-				name: 'sortDirection',
-				type: 'options',
-				options: [
-					{ name: 'Ascending', value: 'ASC' },
-					{ name: 'Descending', value: 'DESC' },
-				],
-				default: 'ASC',
-			},
+			sortDirection,
 			{
 				displayName: 'Sort Field Name or ID',
 				name: 'sortField',
