@@ -136,7 +136,9 @@ describe('Vtiger in a real n8n', () => {
 
 	it('c. an unknown field in a Get Many filter with continueOnFail gives an item with the error', async () => {
 		const r = await run(wf.badFilter);
-		expect(r.code).toBe(0);
+		// The run itself succeeds: the error is on the item. (Not the CLI's exit code: on a loaded machine the
+		// CLI was once seen ending by a signal after it had printed the whole execution.)
+		expect(runError(r.output.data)?.message).toBeUndefined();
 		const items = nodeItems(r.output.data, 'Bad Filter');
 		expect(items).toHaveLength(1);
 		const error = JSON.stringify(items[0].error);
