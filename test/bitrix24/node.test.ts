@@ -255,3 +255,24 @@ describe('bulk write without Continue On Fail', () => {
 		expect(error?.description).toMatch(/The same request wrote items 0; turn on Continue On Fail to get their results\./);
 	});
 });
+
+describe('required fields', () => {
+	it('a required custom field missing on create is named before anything is sent', async () => {
+		const strict = await startBitrix24({
+			userFields: { 1: [{ FIELD_NAME: 'UF_CRM_CONTRACT', USER_TYPE_ID: 'string', MULTIPLE: 'N', MANDATORY: 'Y', EDIT_FORM_LABEL: 'Contract' }] },
+		});
+		try {
+			const { items } = await runNodes(
+				strict.credentials,
+				[node({ resource: 'lead', operation: 'create', fields: mapped({ TITLE: '={{ $json.t }}', UF_CRM_CONTRACT: '={{ $json.c }}' }) }, { continueOnFail: true })],
+				[{ t: 'with', c: 'C-1' }, { t: 'without' }],
+			);
+			expect(items[0].json.ID).toBeDefined();
+			expect(items[1].json).toMatchObject({ field: 'fields.UF_CRM_CONTRACT' });
+			expect(items[1].json.error).toMatch(/Field "fields.UF_CRM_CONTRACT": is required for a new Lead \[item 1\]/);
+			expect(strict.emulator.count('lead')).toBe(1);
+		} finally {
+			await strict.emulator.stop();
+		}
+	});
+});
