@@ -24,6 +24,8 @@ import type {
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
+import { AmoCrmApi } from '../../credentials/AmoCrmApi.credentials';
+import { AmoCrm } from '../../nodes/AmoCrm/AmoCrm.node';
 import { Bitrix24 } from '../../nodes/Bitrix24/Bitrix24.node';
 import { Bitrix24Trigger } from '../../nodes/Bitrix24/Bitrix24Trigger.node';
 import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
@@ -35,6 +37,7 @@ const nodeClasses: Record<string, INodeType> = {
 	[`${PACKAGE}.vtiger`]: new Vtiger(),
 	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
 	[`${PACKAGE}.bitrix24`]: new Bitrix24(),
+	[`${PACKAGE}.amoCrm`]: new AmoCrm(),
 	[`${PACKAGE}.bitrix24Trigger`]: new Bitrix24Trigger(),
 	'n8n-nodes-base.manualTrigger': {
 		description: {
@@ -63,6 +66,11 @@ export const nodeTypes: INodeTypes = {
 /** Credentials by type, as n8n would decrypt them. */
 export type CredentialStore = Record<string, ICredentialDataDecryptedObject>;
 
+/** Credential types whose `authenticate` is generic (header/query templates), read from the classes themselves. */
+const GENERIC_AUTH: Record<string, { headers?: IDataObject; qs?: IDataObject }> = Object.fromEntries(
+	[new AmoCrmApi()].map((credential) => [credential.name, credential.authenticate.properties as { headers?: IDataObject; qs?: IDataObject }]),
+);
+
 /** Our OAuth2 credential types extend n8n's oAuth2Api: n8n core then signs requests and refreshes tokens. */
 const OAUTH2_TYPES = new Set(['bitrix24OAuth2Api', 'amoCrmOAuth2Api']);
 
@@ -74,8 +82,14 @@ class TestCredentialsHelper implements ICredentialsHelper {
 	isCredentialUsableByNode(): boolean {
 		return true;
 	}
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
-		return requestOptions;
+	/** Applies a credential's generic `authenticate` ({{$credentials.x}} in headers/qs), as n8n does. */
+	async authenticate(credentials: ICredentialDataDecryptedObject, type: string, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		const authenticate = GENERIC_AUTH[type];
+		if (!authenticate) return requestOptions;
+		const resolve = (value: string) => value.replace(/^=/, '').replace(/\{\{\s*\$credentials\.(\w+)\s*\}\}/g, (_m, key: string) => String(credentials[key] ?? ''));
+		const headers = Object.fromEntries(Object.entries(authenticate.headers ?? {}).map(([k, v]) => [k, resolve(String(v))]));
+		const qs = Object.fromEntries(Object.entries(authenticate.qs ?? {}).map(([k, v]) => [k, resolve(String(v))]));
+		return { ...requestOptions, headers: { ...(requestOptions.headers ?? {}), ...headers }, qs: { ...(requestOptions.qs ?? {}), ...qs } };
 	}
 	async preAuthentication(): Promise<undefined> {
 		return undefined;
