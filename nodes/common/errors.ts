@@ -74,7 +74,12 @@ const ITEM_SUFFIX = /\[item \d+\]$/;
  */
 export function errorForItem(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
 	let result: NodeApiError | NodeOperationError;
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+	const claimed = (error as { context?: IDataObject } | undefined)?.context?.itemIndex;
+	if ((error instanceof NodeApiError || error instanceof NodeOperationError) && claimed !== undefined && claimed !== itemIndex) {
+		// One failed request can fail many items: each gets its own copy naming itself, not the first item.
+		result = new NodeOperationError(node, error.message.replace(ITEM_SUFFIX, '').trimEnd(), { itemIndex, description: error.description ?? undefined });
+		for (const key of ['crmCode', 'field']) if (error.context[key] !== undefined) result.context[key] = error.context[key];
+	} else if (error instanceof NodeApiError || error instanceof NodeOperationError) {
 		result = error;
 	} else if (error instanceof FieldError) {
 		result = new NodeOperationError(node, error.message, { itemIndex });

@@ -62,32 +62,41 @@ export async function runInChunks<P>(
 			fail(itemIndex, thrown);
 		}
 	}
+	/** Items the CRM wrote so far, across requests: named when the node has to stop, so nothing written is hidden. */
+	const written: number[] = [];
+	const stop = (itemIndex: number, failure: unknown, unknownOutcome: number[] = []): never => {
+		const error = errorForItem(ctx.getNode(), failure, itemIndex);
+		const notes = [
+			written.length ? `Items ${written.join(', ')} were written before the node stopped; turn on Continue On Fail to get their results.` : '',
+			unknownOutcome.length > 1 ? `Items ${unknownOutcome.join(', ')} were in the same request.` : '',
+		].filter(Boolean);
+		if (notes.length) error.description = [error.description, ...notes].filter(Boolean).join(' ');
+		throw error;
+	};
 	for (let start = 0; start < ready.length; start += chunkSize) {
 		const chunk = ready.slice(start, start + chunkSize);
 		let outcomes: BulkOutcome[];
 		try {
 			outcomes = await send(chunk);
 		} catch (thrown) {
-			// The whole request failed: every item in it carries the same error.
+			// The whole request failed: every item in it carries the error (each its own copy).
+			if (!ctx.continueOnFail()) stop(chunk[0].itemIndex, thrown, chunk.map((c) => c.itemIndex));
 			for (const { itemIndex } of chunk) fail(itemIndex, thrown);
 			continue;
 		}
-		const written = chunk.filter((_, position) => outcomes[position] && !('error' in outcomes[position]));
+		const failures: Array<{ itemIndex: number; failure: unknown }> = [];
 		chunk.forEach(({ itemIndex }, position) => {
 			const outcome = outcomes[position];
 			const failure = outcome === undefined ? new Error('The CRM returned no result for this item') : 'error' in outcome ? outcome.error : undefined;
 			if (failure === undefined) {
 				outputs[itemIndex] = toOutput((outcome as { result: ItemResult }).result, itemIndex);
-				return;
-			}
-			if (!ctx.continueOnFail() && written.length) {
-				// The node stops here, but the CRM already wrote the other items of this request: say which.
-				const error = errorForItem(ctx.getNode(), failure, itemIndex);
-				error.description = `${error.description ? `${error.description} ` : ''}The same request wrote items ${written.map((w) => w.itemIndex).join(', ')}; turn on Continue On Fail to get their results.`;
-				throw error;
-			}
-			fail(itemIndex, failure);
+				written.push(itemIndex);
+			} else failures.push({ itemIndex, failure });
 		});
+		for (const { itemIndex, failure } of failures) {
+			if (!ctx.continueOnFail()) stop(itemIndex, failure);
+			fail(itemIndex, failure);
+		}
 	}
 	return [outputs.flat()];
 }

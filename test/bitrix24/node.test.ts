@@ -252,7 +252,7 @@ describe('bulk write without Continue On Fail', () => {
 			[{ id: String(existing) }, { id: '999999' }],
 		);
 		expect(error?.message).toMatch(/\(crm\.deal\.update\) \[item 1\]$/);
-		expect(error?.description).toMatch(/The same request wrote items 0; turn on Continue On Fail to get their results\./);
+		expect(error?.description).toMatch(/Items 0 were written before the node stopped; turn on Continue On Fail to get their results\./);
 	});
 });
 
