@@ -370,25 +370,42 @@ async function startN8n(opts) {
 	async function cli(args, o = {}) {
 		const env = makeEnv({ N8N_RUNNERS_BROKER_PORT: String(await freePort()), ...(o.env || {}) });
 		const t0 = Date.now();
+		// stdout goes to a file, not a pipe: n8n commands print and then call process.exit(), which cuts off
+		// whatever a pipe had not taken yet (`execute --rawOutput` of 3,000 Bitrix24 leads, 10 MB, arrived cut off).
+		// Writes to a file are synchronous in Node, so the file gets everything.
+		const outFile = path.join(userFolder, `.cli-stdout-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+		const outFd = fs.openSync(outFile, 'w');
 		return new Promise((resolve, reject) => {
-			const p = spawn(install.nodeBin, [install.n8nBin, ...args], { cwd: userFolder, env, detached: true });
+			/** @type {import('child_process').ChildProcessByStdio<null, null, import('stream').Readable>} */
+			let p;
+			try {
+				p = spawn(install.nodeBin, [install.n8nBin, ...args], { cwd: userFolder, env, detached: true, stdio: ['ignore', outFd, 'pipe'] });
+			} finally {
+				fs.closeSync(outFd);
+			}
 			liveChildren.add(p.pid);
-			let stdout = '';
 			let stderr = '';
-			p.stdout.on('data', (d) => (stdout += d));
 			p.stderr.on('data', (d) => (stderr += d));
 			const timer = setTimeout(() => {
 				try {
 					process.kill(-(/** @type {number} */ (p.pid)), 'SIGKILL');
 				} catch {}
 			}, o.timeoutMs || 120_000);
-			p.on('error', reject);
+			p.on('error', (e) => {
+				fs.rmSync(outFile, { force: true });
+				reject(e);
+			});
 			p.on('close', (code) => {
 				clearTimeout(timer);
 				liveChildren.delete(p.pid);
 				try {
 					process.kill(-(/** @type {number} */ (p.pid)), 'SIGKILL');
 				} catch {}
+				let stdout = '';
+				try {
+					stdout = fs.readFileSync(outFile, 'utf8');
+				} catch {}
+				fs.rmSync(outFile, { force: true });
 				resolve({ code, stdout, stderr, ms: Date.now() - t0 });
 			});
 		});

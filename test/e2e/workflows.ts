@@ -65,3 +65,50 @@ export function chain(name: string, nodes: WfNode[]) {
 
 /** The resource-mapper value the Vtiger node's `fields` parameter takes. */
 export const mapped = (value: Record<string, unknown>) => ({ mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] });
+
+/** Emits the given items (a Code node, run by n8n's JavaScript task runner). */
+export const codeItems = (name: string, items: Array<Record<string, unknown>>): WfNode => ({
+	id: randomUUID(),
+	name,
+	type: 'n8n-nodes-base.code',
+	typeVersion: 2,
+	position: [0, 0],
+	parameters: { jsCode: `return ${JSON.stringify(items.map((json) => ({ json })))};` },
+});
+
+type CredRef = { id: string; name: string };
+/** Which credential a Bitrix24 node uses: the inbound webhook or the OAuth2 application. */
+export type Bitrix24Cred = { webhook: CredRef } | { oAuth2: CredRef };
+const bitrix24Credentials = (cred: Bitrix24Cred): { authentication: string; credentials: Record<string, CredRef> } =>
+	'webhook' in cred
+		? { authentication: 'webhook', credentials: { bitrix24WebhookApi: cred.webhook } }
+		: { authentication: 'oAuth2', credentials: { bitrix24OAuth2Api: cred.oAuth2 } };
+
+export const bitrix24 = (name: string, parameters: Record<string, unknown>, cred: Bitrix24Cred, extra: Partial<WfNode> = {}): WfNode => {
+	const { authentication, credentials } = bitrix24Credentials(cred);
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-crm-suite.bitrix24',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { authentication, ...parameters },
+		credentials,
+		...extra,
+	};
+};
+
+/** A Bitrix24 Trigger; its production URL is `${baseUrl}/webhook/${webhookId}/bitrix24`. */
+export const bitrix24Trigger = (name: string, parameters: Record<string, unknown>, cred: Bitrix24Cred, webhookId = randomUUID()): WfNode => {
+	const { authentication, credentials } = bitrix24Credentials(cred);
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-crm-suite.bitrix24Trigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { authentication, ...parameters },
+		credentials,
+		webhookId,
+	};
+};
