@@ -98,7 +98,7 @@ export class Bitrix24Trigger implements INodeType {
 				typeOptions: { password: true },
 				default: '',
 				description:
-					'The token Bitrix24 sends as auth[application_token] with every event (shown by the outbound webhook; for an OAuth app, the one it received at installation). Deliveries with another token are refused. Required for the inbound-webhook mode.',
+					'The token Bitrix24 sends as auth[application_token] with every event (shown by the outbound webhook; for an OAuth app, the one it received at installation). Deliveries with another token, or any delivery while this is empty, are refused.',
 			},
 			{
 				displayName: 'Fetch Full Record',
@@ -153,9 +153,10 @@ export class Bitrix24Trigger implements INodeType {
 		const authentication = this.getNodeParameter('authentication') as Bitrix24Authentication;
 		const payload = readFormDelivery(this);
 		const auth = (payload.auth ?? {}) as IDataObject;
-		const expectedToken = this.getNodeParameter('applicationToken', '') as string;
-		if (authentication === 'webhook' && !expectedToken) return rejectDelivery(this, 401, 'the trigger has no application token configured');
-		if (expectedToken && !secretsEqual(String(auth.application_token ?? ''), expectedToken)) {
+		// member_id and the domain are not secret: the application token is what proves a delivery came from the portal.
+		const expectedToken = String(this.getNodeParameter('applicationToken', '') ?? '').trim();
+		if (!expectedToken) return rejectDelivery(this, 401, 'the trigger has no application token configured');
+		if (!secretsEqual(String(auth.application_token ?? ''), expectedToken)) {
 			return rejectDelivery(this, 401, 'application token does not match');
 		}
 		const credentials = await this.getCredentials(credentialTypeOf(authentication));
@@ -181,10 +182,20 @@ export class Bitrix24Trigger implements INodeType {
 		};
 		const fetch = EVENTS.find((e) => e.value === event)?.fetch;
 		if (this.getNodeParameter('fetchRecord', false) && fetch && id) {
-			const client = await Bitrix24Client.fromContext(this, authentication);
+			// Bitrix24 does not resend an event: if the record cannot be read (already deleted, no rights),
+			// the event still starts the workflow, with the reason.
 			const entityTypeId = (data.FIELDS as IDataObject | undefined)?.ENTITY_TYPE_ID;
-			const { result } = await client.call<IDataObject>(fetch.method, { [fetch.idParam]: id, ...(entityTypeId ? { entityTypeId } : {}) });
-			item.record = (fetch.wrap ? result?.[fetch.wrap] : result) as IDataObject;
+			const fetched = await settle(
+				(async () => {
+					const client = await Bitrix24Client.fromContext(this, authentication);
+					return await client.call<IDataObject>(fetch.method, { [fetch.idParam]: id, ...(entityTypeId ? { entityTypeId } : {}) });
+				})(),
+			);
+			if (fetched.ok) item.record = (fetch.wrap ? fetched.value.result?.[fetch.wrap] : fetched.value.result) as IDataObject;
+			else {
+				item.record = null;
+				item.recordError = (fetched.error as Error).message;
+			}
 		}
 		return { workflowData: [this.helpers.returnJsonArray([item])] };
 	}

@@ -86,6 +86,19 @@ function checkEnum(field: Bitrix24Field, value: unknown, parameter: string): unk
 	return value;
 }
 
+/** Converts one value to what Bitrix24 stores for the field's type. */
+function fieldValue(field: Bitrix24Field, value: unknown, parameter: string): unknown {
+	if (field.type === MULTI_FIELD_TYPE) return multiFieldValue(value, parameter);
+	// `char` flags (OPENED, EXPORT…) are Y/N in Bitrix24, not 1/0.
+	if (field.type === 'char' && (typeof value === 'boolean' || /^(true|false|1|0|yes|no)$/i.test(String(value)))) {
+		return value === true || /^(true|1|yes)$/i.test(String(value)) ? 'Y' : 'N';
+	}
+	if (field.multiple && typeof value === 'string' && field.items?.length) {
+		return checkEnum(field, value.split(',').map((v) => v.trim()).filter(Boolean), parameter);
+	}
+	return checkEnum(field, value, parameter);
+}
+
 /**
  * Checks the fields of a create/update against `*.fields`: unknown and read-only fields are named, required
  * fields missing on create are named, list values must be one of the list's IDs, multi-fields are converted.
@@ -101,7 +114,7 @@ export function recordFields(fields: Map<string, Bitrix24Field>, values: IDataOb
 			throw new FieldError(parameter, `"${name}" is not a field of ${entityName} (known fields: ${known}${fields.size > 25 ? ', …' : ''})`);
 		}
 		if (field?.readOnly) throw new FieldError(parameter, `is read-only in ${entityName}`);
-		out[name] = (field?.type === MULTI_FIELD_TYPE ? multiFieldValue(value, parameter) : field ? checkEnum(field, value, parameter) : value) as IDataObject[string];
+		out[name] = (field ? fieldValue(field, value, parameter) : value) as IDataObject[string];
 	}
 	if (mode === 'create') {
 		const missing = [...fields.values()].filter((f) => f.required && !f.readOnly && (out[f.name] === undefined || out[f.name] === ''));

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, ResourceMapperValue } from 'n8n-workflow';
-import { FieldError } from '../common/errors';
+import { FieldError, settle } from '../common/errors';
 import type { BulkOutcome, ItemResult } from '../common/execute';
 import { runInChunks, runPerItem } from '../common/execute';
 import { parseJsonObject } from '../common/json';
@@ -30,6 +30,12 @@ function recordId(ctx: IExecuteFunctions, itemIndex: number): string {
 	const id = String(param(ctx, 'recordId', itemIndex, '')).trim();
 	if (!/^\d+$/.test(id)) throw new FieldError('recordId', `"${id}" is not a Bitrix24 record ID (a positive number)`);
 	return id;
+}
+
+/** Bitrix24 says "Not found" with a 400 and an empty code: name the ID field, keep the portal's words. */
+function notFoundAsField(error: unknown, entity: EntitySpec, id: unknown): unknown {
+	const message = error instanceof Error ? error.message : String(error);
+	return /not found/i.test(message) ? new FieldError('recordId', `${entity.name.toLowerCase()} ${String(id)} was not found (${message})`) : error;
 }
 
 function unwrapSingle(entity: EntitySpec, result: unknown): IDataObject {
@@ -65,7 +71,8 @@ async function prepareWrite(ctx: IExecuteFunctions, client: Bitrix24Client, enti
 	const base: IDataObject = entityTypeId ? { entityTypeId } : {};
 	if (operation === 'delete') return { method, params: { ...base, [entity.idParam]: recordId(ctx, itemIndex) } };
 	const fields = await fieldsOf(client, entity, entityTypeId);
-	const known = new Set(fields.keys());
+	// Auto-mapping takes only writable fields: input read from Bitrix24 carries ID, DATE_CREATE and the like.
+	const known = new Set([...fields.values()].filter((field) => !field.readOnly).map((field) => field.name));
 	const values = recordFields(fields, mappedValues(ctx, itemIndex, known), operation === 'create' ? 'create' : 'update', entity.name);
 	if (operation === 'create') return { method, params: { ...base, fields: values } };
 	return { method, params: { ...base, [entity.idParam]: recordId(ctx, itemIndex), fields: values } };
@@ -90,7 +97,7 @@ export async function bulkWrite(ctx: IExecuteFunctions, client: Bitrix24Client, 
 			const reply = await client.batch(commands, true, false);
 			return chunk.map(({ itemIndex, prepared }) => {
 				const key = `i${itemIndex}`;
-				if (reply.errors[key]) return { error: client.commandError(prepared.method, reply.errors[key]) };
+				if (reply.errors[key]) return { error: notFoundAsField(client.commandError(prepared.method, reply.errors[key]), entity, prepared.params?.[entity.idParam]) };
 				if (!(key in reply.result)) return { error: new Error(`Bitrix24 returned no result for ${prepared.method}`) };
 				return { result: writeOutput(entity, operation, prepared, reply.result[key]) };
 			});
@@ -125,8 +132,12 @@ function listQuery(ctx: IExecuteFunctions, entity: EntitySpec, itemIndex: number
 	});
 	const options = param<{ filterJson?: unknown; sortField?: string; sortDirection?: string; select?: string[] }>(ctx, 'options', itemIndex, {});
 	Object.assign(filter, parseJsonObject(options.filterJson ?? '{}', 'options.filterJson'));
-	const order: IDataObject = options.sortField ? { [options.sortField]: options.sortDirection === 'DESC' ? 'DESC' : 'ASC' } : {};
-	return { filter, order, select: options.select?.length ? options.select : entity.defaultSelect, entityTypeId: entityTypeIdOf(ctx, entity, itemIndex) };
+	const direction = options.sortDirection === 'DESC' ? 'DESC' : 'ASC';
+	const orderField = options.sortField || (direction === 'DESC' ? (entity.keyset?.orderKey ?? 'ID') : '');
+	const order: IDataObject = orderField ? { [orderField]: direction } : {};
+	// Keyset paging reads the ID of each page's last row: a user's select always keeps it.
+	const select = options.select?.length ? [...new Set([entity.idKey, ...options.select])] : entity.defaultSelect;
+	return { filter, order, select, entityTypeId: entityTypeIdOf(ctx, entity, itemIndex) };
 }
 
 function listParams(entity: EntitySpec, query: ListQuery, start: number | string, filter = query.filter, order = query.order): IDataObject {
@@ -172,6 +183,7 @@ async function readByKeyset(client: Bitrix24Client, entity: EntitySpec, query: L
 	while (remainingPages > 0 && rows.length < max) {
 		const pages = Math.min(BATCH_LIMIT, remainingPages);
 		const lastId = rows[rows.length - 1][entity.idKey];
+		if (lastId === undefined || lastId === null || lastId === '') throw new Error(`Bitrix24 returned ${entity.name} rows without ${entity.idKey}; cannot page on`);
 		const commands: Record<string, BatchCommand> = {};
 		for (let page = 0; page < pages; page++) {
 			const after = page === 0 ? lastId : `$result[p${page - 1}]${path}[${PAGE_SIZE - 1}][${entity.idKey}]`;
@@ -231,8 +243,12 @@ async function getOne(ctx: IExecuteFunctions, client: Bitrix24Client, itemIndex:
 		return result[0];
 	}
 	const entityTypeId = entityTypeIdOf(ctx, entity, itemIndex);
-	const { result } = await client.call(entity.methods.get!, { ...(entityTypeId ? { entityTypeId } : {}), [entity.idParam]: id });
-	return unwrapSingle(entity, result);
+	const reply = await settle(client.call(entity.methods.get!, { ...(entityTypeId ? { entityTypeId } : {}), [entity.idParam]: id }));
+	if (!reply.ok) throw notFoundAsField(reply.error, entity, id);
+	const record = unwrapSingle(entity, reply.value.result);
+	// tasks.task.get answers a missing task with an empty result, not an error.
+	if (Array.isArray(reply.value.result) && !reply.value.result.length) throw new FieldError('recordId', `${entity.name.toLowerCase()} ${id} was not found`);
+	return record;
 }
 
 async function getFields(ctx: IExecuteFunctions, client: Bitrix24Client, itemIndex: number): Promise<IDataObject[]> {

@@ -141,7 +141,9 @@ export class Bitrix24Client {
 			cmd[key] = encoded ? `${method}?${encoded}` : method;
 		}
 		const { result } = await this.call<IDataObject>('batch', { halt: halt ? 1 : 0, cmd }, writes);
-		const asRecord = <V>(value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, V>) : {});
+		// PHP sends an object whose keys are 0..n as a JSON array: keys "0", "1" must keep their results.
+		const asRecord = <V>(value: unknown): Record<string, V> =>
+			Array.isArray(value) ? Object.fromEntries(value.map((v, i) => [String(i), v as V])) : value && typeof value === 'object' ? (value as Record<string, V>) : {};
 		return {
 			result: asRecord(result?.result),
 			errors: asRecord(result?.result_error),

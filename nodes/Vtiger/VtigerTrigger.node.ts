@@ -110,6 +110,10 @@ export class VtigerTrigger implements INodeType {
 		if (cursor.time !== EPOCH) found.push(...(await allAt(cursor.time)).filter((row) => !seen.has(String(row.id))));
 		// 2. Everything later, in time order. A full page may cut a second in two: finish that second
 		//    by ID (a stable order) before moving past it, so records sharing a timestamp are never skipped.
+		// A big backlog (a mass update, downtime) is read in parts: stop after a complete second once most of
+		// the poll's time budget is spent, emit that, and leave the rest to the next poll.
+		const started = Date.now();
+		const budgetMs = this.getPollBudgetMs() * 0.8;
 		let after = cursor.time;
 		for (;;) {
 			const page = await query([{ field: column, operator: '>', value: after }], column, 'ASC', 0, VTQL_PAGE_SIZE);
@@ -121,6 +125,7 @@ export class VtigerTrigger implements INodeType {
 			found.push(...page.filter((row) => String(row[column]) < last));
 			found.push(...(await allAt(last)));
 			after = last;
+			if (Date.now() - started > budgetMs) break;
 		}
 
 		const unique = new Map<string, IDataObject>();

@@ -3,6 +3,7 @@ import type { ICredentialDataDecryptedObject, IDataObject, INode } from 'n8n-wor
 import { crmApiError, crmCodeOf, settle, UnknownOutcomeError } from '../common/errors';
 import type { CrmContext, HttpReply, HttpSend } from '../common/http';
 import { normalizeBaseUrl, sendWith } from '../common/http';
+import { parseJson } from '../common/json';
 import { ExpiringCache, oneAtATime } from '../common/keyed';
 import { rateLimiterFor } from '../common/rateLimiter';
 import type { RateLimit } from '../common/rateLimiter';
@@ -216,9 +217,10 @@ export class VtigerClient {
 	}
 
 	private unwrap<T>(operation: string, reply: HttpReply, isRead: boolean): T {
-		const envelope = reply.body as { success?: boolean; result?: T; error?: { code?: string; message?: string } } | undefined;
+		const envelope = (reply.body ?? envelopeAfterNotices(reply.text)) as { success?: boolean; result?: T; error?: { code?: string; message?: string } } | undefined;
 		if (!envelope || typeof envelope !== 'object' || typeof envelope.success !== 'boolean') {
-			if (!isRead) throw new UnknownOutcomeError(`Vtiger ${operation}`, reply.text.slice(0, 200));
+			// A 4xx without an envelope (a proxy or firewall refusing) means the request was not carried out.
+			if (!isRead && !(reply.statusCode >= 400 && reply.statusCode < 500)) throw new UnknownOutcomeError(`Vtiger ${operation}`, reply.text.slice(0, 200));
 			throw crmApiError(this.node, {
 				crm: 'Vtiger',
 				code: `HTTP_${reply.statusCode}`,
@@ -246,6 +248,14 @@ export class VtigerClient {
 			httpCode: reply.statusCode,
 		});
 	}
+}
+
+/** PHP hosts with display_errors on print notices before the JSON; the envelope is still there. */
+function envelopeAfterNotices(text: string): unknown {
+	const start = text.indexOf('{"success"');
+	if (start <= 0) return undefined;
+	const parsed = parseJson(text.slice(start));
+	return parsed.ok ? parsed.value : undefined;
 }
 
 class VtigerHttpError extends Error {

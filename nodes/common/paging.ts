@@ -45,6 +45,23 @@ export async function* cursorPages<T, C>(
 	}
 }
 
+/**
+ * Drops rows already seen (by `key`) from the pages: offset paging over a non-unique sort order can move a row
+ * across a page boundary between two requests. Placed before `collect`, so a Limit still gets its full count.
+ */
+export async function* uniqueBy<T>(pages: AsyncIterable<T[]>, key: (row: T) => unknown): AsyncGenerator<T[]> {
+	const seen = new Set<unknown>();
+	for await (const page of pages) {
+		yield page.filter((row) => {
+			const id = key(row);
+			if (id === undefined || id === null || id === '') return true;
+			if (seen.has(id)) return false;
+			seen.add(id);
+			return true;
+		});
+	}
+}
+
 /** Reads pages until `max` rows are collected, never more. */
 export async function collect<T>(pages: AsyncIterable<T[]>, max = Infinity): Promise<T[]> {
 	const rows: T[] = [];

@@ -20,8 +20,13 @@ export class RateLimiter {
 	/** Requests that had to wait, and for how long in total (for benchmarks and docs). */
 	readonly stats = { acquired: 0, waited: 0, waitedMs: 0 };
 
-	constructor(readonly limit: RateLimit) {
+	constructor(public limit: RateLimit) {
 		this.tokens = limit.burst;
+	}
+
+	tighten(limit: RateLimit): void {
+		this.limit = limit;
+		this.tokens = Math.min(this.tokens, limit.burst);
 	}
 
 	/** Resolves when one request may be sent. */
@@ -79,10 +84,16 @@ const limiters = new Map<string, RateLimiter>();
  */
 export function rateLimiterFor(crm: string, account: string, limit: RateLimit): RateLimiter {
 	const key = `${crm}\u0000${account}`;
-	let limiter = limiters.get(key);
-	if (!limiter || limiter.limit.perSecond !== limit.perSecond || limiter.limit.burst !== limit.burst) {
-		limiter = new RateLimiter(limit);
+	const existing = limiters.get(key);
+	if (!existing) {
+		const limiter = new RateLimiter(limit);
 		limiters.set(key, limiter);
+		return limiter;
 	}
-	return limiter;
+	// Two credentials for one account with different settings: the account gets the stricter one, and the
+	// bucket keeps its state (a fresh full bucket would let a burst through).
+	if (limit.perSecond < existing.limit.perSecond || limit.burst < existing.limit.burst) {
+		existing.tighten({ perSecond: Math.min(limit.perSecond, existing.limit.perSecond), burst: Math.min(limit.burst, existing.limit.burst) });
+	}
+	return existing;
 }

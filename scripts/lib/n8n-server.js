@@ -149,8 +149,8 @@ function installCommunityPackage(userFolder, tgz) {
 		} catch {}
 	}
 	pkg.dependencies = { ...(pkg.dependencies || {}), [name]: version };
-	return name;
 	fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2) + '\n');
+	return name;
 }
 
 /** Children still running when this process exits get killed (jest crash, Ctrl+C in a script). */

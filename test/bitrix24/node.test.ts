@@ -139,7 +139,9 @@ describe('bulk writes through batch', () => {
 		expect(items[0].json).toEqual({ ID: String(existing), updated: true });
 		expect(emulator.getRecord('deal', existing)!.TITLE).toBe('Renamed');
 		expect(items[1].json.error).toMatch(/Field "recordId": "abc" is not a Bitrix24 record ID .*\[item 1\]/);
-		expect(items[2].json.error).toMatch(/^Bitrix24 error .+ \(crm\.deal\.update\) \[item 2\]$/);
+		// Bitrix24's "Not found" comes back naming the ID field, with the portal's own words kept.
+		expect(items[2].json).toMatchObject({ field: 'recordId' });
+		expect(items[2].json.error).toMatch(/^Field "recordId": deal 999999 was not found \(Bitrix24 error .*Not found \(crm\.deal\.update\)\) \[item 2\]$/);
 		expect(items.map((item) => (item.pairedItem as { item: number }).item)).toEqual([0, 1, 2]);
 	});
 
@@ -251,7 +253,7 @@ describe('bulk write without Continue On Fail', () => {
 			[node({ resource: 'deal', operation: 'update', recordId: '={{ $json.id }}', fields: mapped({ TITLE: 'x' }) })],
 			[{ id: String(existing) }, { id: '999999' }],
 		);
-		expect(error?.message).toMatch(/\(crm\.deal\.update\) \[item 1\]$/);
+		expect(error?.message).toMatch(/^Field "recordId": deal 999999 was not found .*\[item 1\]$/);
 		expect(error?.description).toMatch(/Items 0 were written before the node stopped; turn on Continue On Fail to get their results\./);
 	});
 });
@@ -274,5 +276,26 @@ describe('required fields', () => {
 		} finally {
 			await strict.emulator.stop();
 		}
+	});
+});
+
+describe('review fixes', () => {
+	it('Map Automatically skips read-only fields that input read from Bitrix24 carries', async () => {
+		const [id] = emulator.seed('lead', 1);
+		const got = await runNodes(credentials, [node({ resource: 'lead', operation: 'get', recordId: String(id) })]);
+		const input = { ...got.items[0].json, TITLE: 'Auto-mapped' };
+		const { items, error } = await runNodes(credentials, [node({ resource: 'lead', operation: 'update', recordId: String(id), fields: { mappingMode: 'autoMapInputData', value: null } })], [input]);
+		expect(error).toBeUndefined();
+		expect(items[0].json).toEqual({ ID: String(id), updated: true });
+		expect(emulator.getRecord('lead', id)!.TITLE).toBe('Auto-mapped');
+	});
+
+	it('yes/no (char) fields are sent as Y/N; a get of a missing record names the ID field', async () => {
+		emulator.clearRequests();
+		await runNodes(credentials, [node({ resource: 'lead', operation: 'create', fields: mapped({ TITLE: 'Flags', OPENED: true }) })]);
+		const command = restCalls(emulator).find((c) => c.restMethod === 'batch')!.commands![0];
+		expect((command.params.fields as Record<string, unknown>).OPENED).toBe('Y');
+		const missing = await runNodes(credentials, [node({ resource: 'lead', operation: 'get', recordId: '987654' })]);
+		expect(missing.error?.message).toMatch(/^Field "recordId": lead 987654 was not found/);
 	});
 });
