@@ -26,6 +26,7 @@ import type {
 import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
 import { AmoCrmApi } from '../../credentials/AmoCrmApi.credentials';
 import { AmoCrm } from '../../nodes/AmoCrm/AmoCrm.node';
+import { AmoCrmTrigger } from '../../nodes/AmoCrm/AmoCrmTrigger.node';
 import { Bitrix24 } from '../../nodes/Bitrix24/Bitrix24.node';
 import { Bitrix24Trigger } from '../../nodes/Bitrix24/Bitrix24Trigger.node';
 import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
@@ -38,6 +39,7 @@ const nodeClasses: Record<string, INodeType> = {
 	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
 	[`${PACKAGE}.bitrix24`]: new Bitrix24(),
 	[`${PACKAGE}.amoCrm`]: new AmoCrm(),
+	[`${PACKAGE}.amoCrmTrigger`]: new AmoCrmTrigger(),
 	[`${PACKAGE}.bitrix24Trigger`]: new Bitrix24Trigger(),
 	'n8n-nodes-base.manualTrigger': {
 		description: {
@@ -277,7 +279,8 @@ export async function webhookTrigger(store: CredentialStore, type: string, param
 						return fakeRes;
 					},
 				};
-				const request = { headers: req.headers, body, rawBody, params: {}, query: {}, method: req.method, url: req.url };
+				const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
+				const request = { headers: req.headers, body, rawBody, params: {}, query, method: req.method, url: req.url };
 				const ctx = new WebhookContext(workflow, node, { ...data, httpRequest: request, httpResponse: fakeRes } as never, 'webhook', {
 					httpMethod: 'POST',
 					node: node.name,
