@@ -112,3 +112,39 @@ export const bitrix24Trigger = (name: string, parameters: Record<string, unknown
 		webhookId,
 	};
 };
+
+/** Which credential an amoCRM node uses: the long-lived token or the OAuth2 integration. */
+export type AmoCrmCred = { longLivedToken: CredRef } | { oAuth2: CredRef };
+const amoCrmCredentials = (cred: AmoCrmCred): { authentication: string; credentials: Record<string, CredRef> } =>
+	'longLivedToken' in cred
+		? { authentication: 'longLivedToken', credentials: { amoCrmApi: cred.longLivedToken } }
+		: { authentication: 'oAuth2', credentials: { amoCrmOAuth2Api: cred.oAuth2 } };
+
+export const amoCrm = (name: string, parameters: Record<string, unknown>, cred: AmoCrmCred, extra: Partial<WfNode> = {}): WfNode => {
+	const { authentication, credentials } = amoCrmCredentials(cred);
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-crm-suite.amoCrm',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { authentication, ...parameters },
+		credentials,
+		...extra,
+	};
+};
+
+/** An amoCRM Trigger; its production URL is `${baseUrl}/webhook/${webhookId}/amocrm`. */
+export const amoCrmTrigger = (name: string, parameters: Record<string, unknown>, cred: AmoCrmCred, webhookId = randomUUID()): WfNode => {
+	const { authentication, credentials } = amoCrmCredentials(cred);
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-crm-suite.amoCrmTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { authentication, ...parameters },
+		credentials,
+		webhookId,
+	};
+};
