@@ -28,6 +28,9 @@ import { AmoCrmApi } from '../../credentials/AmoCrmApi.credentials';
 import { AmoCrm } from '../../nodes/AmoCrm/AmoCrm.node';
 import { AmoCrmTrigger } from '../../nodes/AmoCrm/AmoCrmTrigger.node';
 import { Bitrix24 } from '../../nodes/Bitrix24/Bitrix24.node';
+import { SalesManApi } from '../../credentials/SalesManApi.credentials';
+import { SalesMan } from '../../nodes/SalesMan/SalesMan.node';
+import { SalesManTrigger } from '../../nodes/SalesMan/SalesManTrigger.node';
 import { Bitrix24Trigger } from '../../nodes/Bitrix24/Bitrix24Trigger.node';
 import { Vtiger } from '../../nodes/Vtiger/Vtiger.node';
 import { VtigerTrigger } from '../../nodes/Vtiger/VtigerTrigger.node';
@@ -39,6 +42,8 @@ const nodeClasses: Record<string, INodeType> = {
 	[`${PACKAGE}.vtigerTrigger`]: new VtigerTrigger(),
 	[`${PACKAGE}.bitrix24`]: new Bitrix24(),
 	[`${PACKAGE}.amoCrm`]: new AmoCrm(),
+	[`${PACKAGE}.salesMan`]: new SalesMan(),
+	[`${PACKAGE}.salesManTrigger`]: new SalesManTrigger(),
 	[`${PACKAGE}.amoCrmTrigger`]: new AmoCrmTrigger(),
 	[`${PACKAGE}.bitrix24Trigger`]: new Bitrix24Trigger(),
 	'n8n-nodes-base.manualTrigger': {
@@ -70,7 +75,7 @@ export type CredentialStore = Record<string, ICredentialDataDecryptedObject>;
 
 /** Credential types whose `authenticate` is generic (header/query templates), read from the classes themselves. */
 const GENERIC_AUTH: Record<string, { headers?: IDataObject; qs?: IDataObject }> = Object.fromEntries(
-	[new AmoCrmApi()].map((credential) => [credential.name, credential.authenticate.properties as { headers?: IDataObject; qs?: IDataObject }]),
+	[new AmoCrmApi(), new SalesManApi()].map((credential) => [credential.name, credential.authenticate.properties as { headers?: IDataObject; qs?: IDataObject }]),
 );
 
 /** Our OAuth2 credential types extend n8n's oAuth2Api: n8n core then signs requests and refreshes tokens. */

@@ -1,0 +1,150 @@
+import { runNodes, webhookTrigger } from '../harness/n8n';
+import { startSalesMan } from './setup';
+import type { SalesManEmulator } from './setup';
+
+let emulator: SalesManEmulator;
+let credentials: Awaited<ReturnType<typeof startSalesMan>>['credentials'];
+
+beforeAll(async () => ({ emulator, credentials } = await startSalesMan()));
+afterAll(async () => await emulator.stop());
+beforeEach(() => {
+	emulator.reset();
+	emulator.knobs.failNext.length = 0;
+});
+
+const node = (parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: 'n8n-nodes-crm-suite.salesMan', credentialType: 'salesManApi', parameters, ...extra });
+const mapped = (value: Record<string, unknown>) => ({ mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] });
+const calls = (action?: string) => emulator.requests.filter((r) => !action || r.action === action);
+
+describe('reads', () => {
+	it('Return All pages 200 rows by page number to the end, with the key in headers only', async () => {
+		const ids = emulator.seed('client', 450);
+		emulator.clearRequests();
+		const { items, error } = await runNodes(credentials, [node({ resource: 'client', operation: 'getMany', returnAll: true, filters: { first: 'old' } })]);
+		expect(error).toBeUndefined();
+		expect(items).toHaveLength(450);
+		expect(new Set(items.map((item) => item.json.clid))).toEqual(new Set(ids));
+		expect(calls('list').map((r) => r.params.offset)).toEqual([0, 1, 2]);
+		expect(calls().every((r) => r.authStyle === 'headers' && !JSON.stringify(r.params).includes(emulator.apiKey))).toBe(true);
+	});
+
+	it('an empty lead list (SalesMan error 404) is no items; tasks are listed with active set', async () => {
+		const leads = await runNodes(credentials, [node({ resource: 'lead', operation: 'getMany', returnAll: true })]);
+		expect(leads.error).toBeUndefined();
+		expect(leads.items).toEqual([]);
+		emulator.seed('task', 3);
+		emulator.clearRequests();
+		const tasks = await runNodes(credentials, [node({ resource: 'task', operation: 'getMany', returnAll: true })]);
+		expect(tasks.items).toHaveLength(3);
+		expect(calls('list')[0].params.active).toBe('yes');
+	});
+
+	it('Get Fields shows custom inputN fields with their labels', async () => {
+		const { items } = await runNodes(credentials, [node({ resource: 'client', operation: 'getFields' })]);
+		expect(items.find((item) => item.json.name === 'input1')?.json).toEqual({ name: 'input1', label: 'Отрасль', custom: true });
+	});
+});
+
+describe('writes', () => {
+	it('creates a client; a duplicate is reported as such with the existing ID', async () => {
+		const first = await runNodes(credentials, [node({ resource: 'client', operation: 'create', fields: mapped({ title: 'Acme Trading', phone: '+7 900 111 22 33' }) })]);
+		expect(first.error).toBeUndefined();
+		const clid = Number(first.items[0].json.clid);
+		expect(emulator.getRecord('client', clid)?.title).toBe('Acme Trading');
+		const again = await runNodes(credentials, [node({ resource: 'client', operation: 'create', fields: mapped({ title: 'Acme Trading' }) }, { continueOnFail: true })]);
+		expect(again.items[0].json).toMatchObject({ code: '304' });
+		expect(again.items[0].json.error).toMatch(new RegExp(`^SalesMan error 304: duplicate found \\(existing ID ${clid}\\)`));
+	});
+
+	it('Create Many sends 50 clients per add.list and maps each answer back, errors included', async () => {
+		const input = Array.from({ length: 120 }, (_, i) => ({ title: i === 7 ? '' : `Bulk client ${i}` }));
+		const { items } = await runNodes(credentials, [node({ resource: 'client', operation: 'createMany', fields: mapped({ title: '={{ $json.title }}' }) }, { continueOnFail: true })], input);
+		expect(items).toHaveLength(120);
+		expect(calls('add.list').map((r) => (r.params.client as unknown[]).length)).toEqual([50, 50, 20]);
+		expect(items[0].json.clid).toBeDefined();
+		expect(items[7].json.error).toMatch(/\[item 7\]$/);
+		expect(emulator.count('client')).toBe(119);
+	});
+
+	it('a person add that saves but answers a PHP fatal page is reported as an unknown outcome and not resent', async () => {
+		const [clid] = emulator.seed('client', 1);
+		emulator.clearRequests();
+		const { items } = await runNodes(credentials, [node({ resource: 'person', operation: 'create', fields: mapped({ person: 'Ivan Petrov', clid: String(clid) }) }, { continueOnFail: true })]);
+		expect(items[0].json.error).toMatch(/did not confirm "SalesMan person add": the request may or may not have been carried out/);
+		expect(calls('add')).toHaveLength(1);
+		expect(emulator.count('person')).toBe(1);
+	});
+
+	it('a person update reads the person first and sends it whole (SalesMan blanks what is not sent)', async () => {
+		emulator.knobs.personFatalError = false;
+		const [clid] = emulator.seed('client', 1);
+		const [pid] = emulator.seed('person', 1, { clids: [clid] });
+		const before = emulator.getRecord('person', pid)!;
+		emulator.clearRequests();
+		const { error } = await runNodes(credentials, [node({ resource: 'person', operation: 'update', recordId: String(pid), fields: mapped({ ptitle: 'CEO' }) })]);
+		expect(error).toBeUndefined();
+		expect(calls().map((r) => r.action)).toEqual(['info', 'update']);
+		const after = emulator.getRecord('person', pid)!;
+		expect(after.ptitle).toBe('CEO');
+		expect(after.person).toBe(before.person);
+		expect(after.tel).toBe(before.tel);
+		emulator.knobs.personFatalError = true;
+	});
+
+	it('moves a deal to another stage, closes it, and hands it over', async () => {
+		const [clid] = emulator.seed('client', 1);
+		const created = await runNodes(credentials, [node({ resource: 'deal', operation: 'create', fields: mapped({ title: 'Big deal', clid: String(clid) }) })]);
+		const did = String(created.items[0].json.did);
+		const stage = await runNodes(credentials, [node({ resource: 'deal', operation: 'changeStage', recordId: did, step: '20' })]);
+		expect(stage.error).toBeUndefined();
+		const same = await runNodes(credentials, [node({ resource: 'deal', operation: 'changeStage', recordId: did, step: '20' }, { continueOnFail: true })]);
+		expect(same.items[0].json).toMatchObject({ code: '302' });
+		const closed = await runNodes(credentials, [node({ resource: 'deal', operation: 'close', recordId: did, closeStatus: 'Победа', sum: 5000, comment: 'Signed' })]);
+		expect(closed.error).toBeUndefined();
+		expect(calls('change.close')[0].params).toMatchObject({ did: Number(did), status_close: 'Победа', kol_fact: 5000, des_fact: 'Signed' });
+		expect(emulator.getRecord('deal', Number(did))?.close).toBe('yes');
+	});
+
+	it('errors in the envelope become node errors with the code; a missing ID is named', async () => {
+		const missing = await runNodes(credentials, [node({ resource: 'client', operation: 'get', recordId: '999999' }, { continueOnFail: true })]);
+		expect(missing.items[0].json).toMatchObject({ code: '403' });
+		const bad = await runNodes(credentials, [node({ resource: 'deal', operation: 'get', recordId: 'abc' })]);
+		expect(bad.error?.message).toMatch(/Field "recordId": "abc" is not a SalesMan ID/);
+		const wrongKey = await runNodes({ salesManApi: { ...credentials.salesManApi, apiKey: 'wrongKey42' } }, [node({ resource: 'client', operation: 'getMany', limit: 1 })]);
+		expect(wrongKey.error?.message).toMatch(/^SalesMan error 40[01]: /);
+		expect(wrongKey.error?.message).not.toContain('wrongKey42');
+	});
+});
+
+describe('SalesMan Trigger', () => {
+	const secret = 's3cr3t-value-long-enough-1234';
+
+	it('runs for a delivery carrying the secret, refuses others, filters events and fetches the record', async () => {
+		const trigger = await webhookTrigger(credentials, 'n8n-nodes-crm-suite.salesManTrigger', { secret, events: ['client.add'], fetchRecord: true }, 'salesManApi');
+		try {
+			await trigger.activate();
+			emulator.addWebhook(`${trigger.url()}?secret=${secret}`);
+			await runNodes(credentials, [node({ resource: 'client', operation: 'create', fields: mapped({ title: 'Hooked client' }) })]);
+			await emulator.flushDeliveries();
+			const runs = trigger.deliveries.filter((d) => d.items);
+			expect(runs).toHaveLength(1);
+			expect(runs[0].items![0]).toMatchObject({ event: 'client.add', entity: 'client', action: 'add', record: { title: 'Hooked client' } });
+			const post = async (url: string) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clid: '1', event: 'client.add' }) })).status;
+			expect(await post(trigger.url())).toBe(401);
+			expect(await post(`${trigger.url()}?secret=guess`)).toBe(401);
+			expect(await post(`${trigger.url()}?secret=${secret}`)).toBe(200);
+			expect(trigger.deliveries.filter((d) => d.items)).toHaveLength(2);
+		} finally {
+			await trigger.close();
+		}
+	});
+
+	it('refuses to activate with a short secret', async () => {
+		const trigger = await webhookTrigger(credentials, 'n8n-nodes-crm-suite.salesManTrigger', { secret: 'short', events: ['client.add'] }, 'salesManApi');
+		try {
+			await expect(trigger.activate()).rejects.toThrow(/Secret: give at least 16 characters/);
+		} finally {
+			await trigger.close();
+		}
+	});
+});
