@@ -1,3 +1,4 @@
+import type { IDataObject } from 'n8n-workflow';
 import { runNodes, webhookTrigger } from '../harness/n8n';
 import { startSalesMan } from './setup';
 import type { SalesManEmulator } from './setup';
@@ -12,7 +13,7 @@ beforeEach(() => {
 	emulator.knobs.failNext.length = 0;
 });
 
-const node = (parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: 'n8n-nodes-crm-suite.salesMan', credentialType: 'salesManApi', parameters, ...extra });
+const node = (parameters: IDataObject, extra: { continueOnFail?: boolean } = {}) => ({ type: 'n8n-nodes-crm-suite.salesMan', credentialType: 'salesManApi', parameters, ...extra });
 const mapped = (value: Record<string, unknown>) => ({ mappingMode: 'defineBelow', value, matchingColumns: [], schema: [] });
 const calls = (action?: string) => emulator.requests.filter((r) => !action || r.action === action);
 
