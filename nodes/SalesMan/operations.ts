@@ -34,11 +34,17 @@ async function getMany(ctx: IExecuteFunctions, client: SalesManClient, resource:
 	const { filterJson, ...plain } = filters;
 	const params: IDataObject = { ...(resource.listDefaults ?? {}), ...plain, ...parseJsonObject(filterJson ?? '{}', 'filters.filterJson') };
 	if (resource.value === 'history' && !params.pid) throw new FieldError('filters.pid', 'SalesMan lists history only for a person: give the person ID (pid)');
-	const pages = offsetPages<IDataObject>(PAGE_SIZE, max, async ({ index }) => {
+	// Client, person and deal lists say how many rows match (`count`): once they are read, no request is
+	// spent on an empty page to learn the end.
+	let total: number | undefined;
+	const pages = offsetPages<IDataObject>(PAGE_SIZE, max, async ({ index, offset }) => {
+		if (total !== undefined && offset >= total) return [];
 		const page = await settle(client.call<unknown>(resource.method, 'list', { ...params, offset: index }));
 		// An empty lead page is error 404 "not found", not an empty list.
 		if (!page.ok && resource.emptyPageIs404 && crmCodeOf(page.error) === '404') return [];
 		if (!page.ok) throw page.error;
+		const count = Number((page.value as IDataObject | undefined)?.count);
+		if (Number.isFinite(count)) total = count;
 		const rows = dataOf(page.value);
 		return Array.isArray(rows) ? (rows as IDataObject[]) : [];
 	});
