@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { returnAllAndLimit, sortDirection } from '../common/ui';
+import { fieldsMapper, operationSelector, returnAllAndLimit, sortDirection } from '../common/ui';
 import type { AmoOperation } from './resources';
 import { OPERATION_LABELS, RESOURCES } from './resources';
 
@@ -16,44 +16,18 @@ const resourceOptions = RESOURCES.map(({ value, name, description }) => ({ value
 	description: 'Any method and path under /api/v4',
 });
 
-const operations: INodeProperties[] = RESOURCES.map(
-	// Each resource's default is its first operation; the rule cannot see through the table.
-	// eslint-disable-next-line n8n-nodes-base/node-param-default-missing
-	(resource): INodeProperties => ({
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: show([resource.value]),
-		options: [...resource.operations]
-			.sort((a, b) => OPERATION_LABELS[a].name.localeCompare(OPERATION_LABELS[b].name))
-			.map((op) => ({ value: op, name: OPERATION_LABELS[op].name, action: `${OPERATION_LABELS[op].action} (${resource.name.toLowerCase()})`, description: OPERATION_LABELS[op].description })),
-		default: resource.operations.includes('getMany') ? 'getMany' : resource.operations[0],
-	}),
+const operations: INodeProperties[] = RESOURCES.map((resource) =>
+	operationSelector(resource, resource.operations, OPERATION_LABELS, resource.operations.includes('getMany') ? 'getMany' : resource.operations[0]),
 );
 
-const fields = (operation: AmoOperation): INodeProperties => ({
-	displayName: 'Fields',
-	name: 'fields',
-	type: 'resourceMapper',
-	noDataExpression: true,
-	default: { mappingMode: 'defineBelow', value: null },
-	required: true,
-	typeOptions: {
-		loadOptionsDependsOn: ['resource'],
-		resourceMapper: {
-			resourceMapperMethod: operation === 'update' ? 'getUpdateFields' : 'getCreateFields',
-			mode: 'add',
-			fieldWords: { singular: 'field', plural: 'fields' },
-			addAllFields: false,
-			multiKeyMatch: false,
-			supportAutoMap: true,
-		},
-	},
-	description:
-		'Standard fields and the account\'s custom fields (cf_&lt;ID&gt;), typed: numbers, yes/no, lists by option ID or label, dates, phones/e-mails (comma-separated). The text "null" clears a custom field.',
-	displayOptions: show(operation === 'complexCreate' ? ['lead'] : writable.filter((r) => withOperation(operation).includes(r)), [operation]),
-});
+const fields = (operation: AmoOperation): INodeProperties =>
+	fieldsMapper({
+		method: operation === 'update' ? 'getUpdateFields' : 'getCreateFields',
+		dependsOn: ['resource'],
+		description:
+			'Standard fields and the account\'s custom fields (cf_&lt;ID&gt;), typed: numbers, yes/no, lists by option ID or label, dates, phones/e-mails (comma-separated). The text "null" clears a custom field.',
+		show: { resource: operation === 'complexCreate' ? ['lead'] : writable.filter((r) => withOperation(operation).includes(r)), operation: [operation] },
+	});
 
 export const amoCrmProperties: INodeProperties[] = [
 	{

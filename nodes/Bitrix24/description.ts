@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { conditionsFilter, returnAllAndLimit, sortDirection } from '../common/ui';
+import { conditionsFilter, fieldsMapper, returnAllAndLimit, sortDirection } from '../common/ui';
 import type { OperationName } from './resources';
 import { ENTITIES, OPERATION_LABELS } from './resources';
 
@@ -68,30 +68,16 @@ const operations: INodeProperties[] = [
 	},
 ];
 
-const fields = (mode: 'create' | 'update'): INodeProperties => ({
-	displayName: 'Fields',
-	name: 'fields',
-	type: 'resourceMapper',
-	noDataExpression: true,
-	default: { mappingMode: 'defineBelow', value: null },
-	required: true,
-	typeOptions: {
-		loadOptionsDependsOn: ['resource', 'entityTypeId'],
-		resourceMapper: {
-			resourceMapperMethod: mode === 'create' ? 'getCreateFields' : 'getUpdateFields',
-			mode: 'add',
-			fieldWords: { singular: 'field', plural: 'fields' },
-			addAllFields: false,
-			multiKeyMatch: false,
-			supportAutoMap: true,
-		},
-	},
-	description:
-		mode === 'create'
-			? 'Fields of the new record, loaded from the portal (required fields marked; lists, stages, pipelines and users as options). PHONE/EMAIL take one value, several separated by commas, or the [{"VALUE", "VALUE_TYPE"}] array.'
-			: 'Only these fields change',
-	displayOptions: show(entitiesWith(mode === 'create' ? 'create' : 'update'), [mode]),
-});
+const fields = (mode: 'create' | 'update'): INodeProperties =>
+	fieldsMapper({
+		method: mode === 'create' ? 'getCreateFields' : 'getUpdateFields',
+		dependsOn: ['resource', 'entityTypeId'],
+		description:
+			mode === 'create'
+				? 'Fields of the new record, loaded from the portal (required fields marked; lists, stages, pipelines and users as options). PHONE/EMAIL take one value, several separated by commas, or the [{"VALUE", "VALUE_TYPE"}] array.'
+				: 'Only these fields change',
+		show: { resource: entitiesWith(mode === 'create' ? 'create' : 'update'), operation: [mode] },
+	});
 
 export const bitrix24Properties: INodeProperties[] = [
 	authentication,

@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { returnAllAndLimit } from '../common/ui';
+import { fieldsMapper, operationSelector, returnAllAndLimit } from '../common/ui';
 import type { SalesManOperation } from './resources';
 import { OPERATION_LABELS, RESOURCES } from './resources';
 
@@ -14,21 +14,7 @@ const resourceOptions = RESOURCES.map(({ value, name, description }) => ({ value
 	{ value: 'custom', name: 'Custom Operation', description: 'Any method and action with parameters' },
 );
 
-const operations: INodeProperties[] = RESOURCES.map(
-	// Each resource's default is one of its operations; the rule cannot see through the table.
-	 
-	(resource): INodeProperties => ({
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: show([resource.value]),
-		options: [...resource.operations]
-			.sort((a, b) => OPERATION_LABELS[a].name.localeCompare(OPERATION_LABELS[b].name))
-			.map((op) => ({ value: op, name: OPERATION_LABELS[op].name, action: `${OPERATION_LABELS[op].action} (${resource.name.toLowerCase()})`, description: OPERATION_LABELS[op].description })),
-		default: 'getMany',
-	}),
-);
+const operations: INodeProperties[] = RESOURCES.map((resource) => operationSelector(resource, resource.operations, OPERATION_LABELS, 'getMany'));
 
 export const salesManProperties: INodeProperties[] = [
 	{ displayName: 'Resource', name: 'resource', type: 'options', noDataExpression: true, options: resourceOptions, default: 'client' },
@@ -71,23 +57,12 @@ export const salesManProperties: INodeProperties[] = [
 			['get', 'update', 'delete', 'changeStage', 'close', 'changeResponsible'],
 		),
 	},
-	{
-		displayName: 'Fields',
-		name: 'fields',
-		type: 'resourceMapper',
-		noDataExpression: true,
-		default: { mappingMode: 'defineBelow', value: null },
-		required: true,
-		typeOptions: {
-			loadOptionsDependsOn: ['resource'],
-			resourceMapper: { resourceMapperMethod: 'getFields', mode: 'add', fieldWords: { singular: 'field', plural: 'fields' }, addAllFields: false, multiKeyMatch: false, supportAutoMap: true },
-		},
+	fieldsMapper({
+		method: 'getFields',
+		dependsOn: ['resource'],
 		description: "Fields with SalesMan's labels, loaded live; custom fields (inputN) show the label your account gave them",
-		displayOptions: show(
-			RESOURCES.map((r) => r.value),
-			['create', 'createMany', 'update'],
-		),
-	},
+		show: { resource: RESOURCES.map((r) => r.value), operation: ['create', 'createMany', 'update'] },
+	}),
 	{
 		displayName: 'Additional Fields (JSON)',
 		name: 'additionalFields',

@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { conditionsFilter, returnAllAndLimit, sortDirection } from '../common/ui';
+import { conditionsFilter, fieldsMapper, returnAllAndLimit, sortDirection } from '../common/ui';
 import { RESOURCES } from './resources';
 
 /** The Vtiger node's UI, built from the resource table in resources.ts. */
@@ -52,30 +52,17 @@ const recordId = (resource: string, operations: string[], description: string): 
 	displayOptions: show(resource, operations),
 });
 
-const fieldsMapper = (operation: 'create' | 'update'): INodeProperties => ({
-	displayName: 'Fields',
-	name: 'fields',
-	type: 'resourceMapper',
-	noDataExpression: true,
-	default: { mappingMode: 'defineBelow', value: null },
-	required: true,
-	typeOptions: {
-		loadOptionsDependsOn: ['module'],
-		resourceMapper: {
-			resourceMapperMethod: operation === 'create' ? 'getCreateFields' : 'getUpdateFields',
-			mode: 'add',
-			fieldWords: { singular: 'field', plural: 'fields' },
-			addAllFields: operation === 'create',
-			multiKeyMatch: false,
-			supportAutoMap: true,
-		},
-	},
-	description:
-		operation === 'create'
-			? 'Fields of the new record, loaded from the module. Mandatory fields are marked; reference fields take IDs like 11x123; assigned_user_id defaults to the credential\'s user.'
-			: 'Only the fields given here are changed (sent with "revise"); the other fields keep their values',
-	displayOptions: show('record', [operation]),
-});
+const fields = (operation: 'create' | 'update'): INodeProperties =>
+	fieldsMapper({
+		method: operation === 'create' ? 'getCreateFields' : 'getUpdateFields',
+		dependsOn: ['module'],
+		addAllFields: operation === 'create',
+		description:
+			operation === 'create'
+				? "Fields of the new record, loaded from the module. Mandatory fields are marked; reference fields take IDs like 11x123; assigned_user_id defaults to the credential's user."
+				: 'Only the fields given here are changed (sent with "revise"); the other fields keep their values',
+		show: { resource: ['record'], operation: [operation] },
+	});
 
 const getManyProperties: INodeProperties[] = [
 	...returnAllAndLimit({ resource: ['record'], operation: ['getMany'] }),
@@ -260,8 +247,8 @@ export const vtigerProperties: INodeProperties[] = [
 	moduleProperty('record'),
 	moduleProperty('module', ['describe']),
 	recordId('record', ['get', 'update', 'delete'], 'Webservice ID of the record, like 11x123 (module prefix x record number)'),
-	fieldsMapper('create'),
-	fieldsMapper('update'),
+	fields('create'),
+	fields('update'),
 	...getManyProperties,
 	...queryProperties,
 	...relationProperties,

@@ -83,3 +83,57 @@ export const sortDirection: INodeProperties = {
 	],
 	default: 'ASC',
 };
+
+export interface OperationLabel {
+	name: string;
+	action: string;
+	description: string;
+}
+
+/**
+ * The Operation selector of one resource, from a table of labels: options sorted by name (n8n's rule),
+ * the action text naming the resource, shown only for that resource.
+ */
+export function operationSelector<O extends string>(
+	resource: { value: string; name: string },
+	operations: O[],
+	labels: Record<O, OperationLabel>,
+	defaultOperation: O,
+): INodeProperties {
+	return {
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: [resource.value] } },
+		options: [...operations]
+			.sort((a, b) => labels[a].name.localeCompare(labels[b].name))
+			.map((op) => ({ value: op, name: labels[op].name, action: `${labels[op].action} (${resource.name.toLowerCase()})`, description: labels[op].description })),
+		default: defaultOperation,
+	};
+}
+
+/** The Fields resource mapper, loaded live from the CRM by `method`, with auto-mapping of input items. */
+export function fieldsMapper(options: { method: string; dependsOn: string[]; addAllFields?: boolean; description: string; show: Show }): INodeProperties {
+	return {
+		displayName: 'Fields',
+		name: 'fields',
+		type: 'resourceMapper',
+		noDataExpression: true,
+		default: { mappingMode: 'defineBelow', value: null },
+		required: true,
+		typeOptions: {
+			loadOptionsDependsOn: options.dependsOn,
+			resourceMapper: {
+				resourceMapperMethod: options.method,
+				mode: 'add',
+				fieldWords: { singular: 'field', plural: 'fields' },
+				addAllFields: options.addAllFields ?? false,
+				multiKeyMatch: false,
+				supportAutoMap: true,
+			},
+		},
+		description: options.description,
+		displayOptions: { show: options.show },
+	};
+}
