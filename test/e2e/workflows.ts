@@ -148,3 +148,27 @@ export const amoCrmTrigger = (name: string, parameters: Record<string, unknown>,
 		webhookId,
 	};
 };
+
+/** A SalesMan CRM node (credential `salesManApi`). */
+export const salesMan = (name: string, parameters: Record<string, unknown>, cred: CredRef, extra: Partial<WfNode> = {}): WfNode => ({
+	id: randomUUID(),
+	name,
+	type: 'n8n-nodes-crm-suite.salesMan',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters,
+	credentials: { salesManApi: cred },
+	...extra,
+});
+
+/** A SalesMan CRM Trigger; its production URL is `${baseUrl}/webhook/${webhookId}/salesman` (SalesMan calls it with `?secret=`). */
+export const salesManTrigger = (name: string, parameters: Record<string, unknown>, cred: CredRef, webhookId = randomUUID()): WfNode => ({
+	id: randomUUID(),
+	name,
+	type: 'n8n-nodes-crm-suite.salesManTrigger',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters,
+	credentials: { salesManApi: cred },
+	webhookId,
+});
