@@ -2,6 +2,7 @@ import type { IDataObject, IHookFunctions, INodeType, INodeTypeDescription, IWeb
 import { NodeConnectionTypes, sleep } from 'n8n-workflow';
 import { settle } from '../common/errors';
 import { newSecret, secretsEqual } from '../common/secrets';
+import { entityEventOptions, fetchRecordOption } from '../common/ui';
 import { ignoreDelivery, readFormDelivery, rejectDelivery } from '../common/webhook';
 import type { AmoCrmAuthentication } from './transport';
 import { AmoCrmClient } from './transport';
@@ -80,18 +81,10 @@ export class AmoCrmTrigger implements INodeType {
 				name: 'events',
 				type: 'multiOptions',
 				required: true,
-				options: Object.entries(ENTITY_EVENTS)
-					.flatMap(([entity, actions]) => actions.map((action) => ({ value: `${action}_${entity}`, name: `${entity.charAt(0).toUpperCase()}${entity.slice(1)} ${ACTION_LABELS[action]}` })))
-					.sort((a, b) => a.name.localeCompare(b.name)),
+				options: entityEventOptions(ENTITY_EVENTS, (entity, action) => `${action}_${entity}`, ACTION_LABELS),
 				default: [],
 			},
-			{
-				displayName: 'Fetch Full Record',
-				name: 'fetchRecord',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to read the v4 record for each delivered ID (within the 2 seconds amoCRM waits for an answer)',
-			},
+			fetchRecordOption('Whether to read the v4 record for each delivered ID (within the 2 seconds amoCRM waits for an answer)'),
 		],
 	};
 

@@ -9,6 +9,7 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { crmCodeOf, settle } from '../common/errors';
 import { secretsEqual } from '../common/secrets';
+import { fetchRecordOption } from '../common/ui';
 import { ignoreDelivery, readFormDelivery, rejectDelivery } from '../common/webhook';
 import type { Bitrix24Authentication } from './transport';
 import { Bitrix24Client, credentialTypeOf } from './transport';
@@ -100,13 +101,7 @@ export class Bitrix24Trigger implements INodeType {
 				description:
 					'The token Bitrix24 sends as auth[application_token] with every event (shown by the outbound webhook; for an OAuth app, the one it received at installation). Deliveries with another token, or any delivery while this is empty, are refused.',
 			},
-			{
-				displayName: 'Fetch Full Record',
-				name: 'fetchRecord',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to read the whole record for the ID delivered (Bitrix24 sends only the ID)',
-			},
+			fetchRecordOption('Whether to read the whole record for the ID delivered (Bitrix24 sends only the ID)'),
 		],
 	};
 

@@ -2,6 +2,7 @@ import type { IDataObject, IHookFunctions, INodeType, INodeTypeDescription, IWeb
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { settle } from '../common/errors';
 import { secretsEqual } from '../common/secrets';
+import { entityEventOptions, fetchRecordOption } from '../common/ui';
 import { ignoreDelivery, rejectDelivery } from '../common/webhook';
 import { SalesManClient } from './transport';
 
@@ -55,18 +56,14 @@ export class SalesManTrigger implements INodeType {
 				name: 'events',
 				type: 'multiOptions',
 				required: true,
-				options: Object.entries(ENTITIES)
-					.flatMap(([entity, { events }]) => events.map((event) => ({ value: `${entity}.${event}`, name: `${entity.charAt(0).toUpperCase()}${entity.slice(1)} ${LABELS[event]}` })))
-					.sort((a, b) => a.name.localeCompare(b.name)),
+				options: entityEventOptions(
+					Object.fromEntries(Object.entries(ENTITIES).map(([entity, { events }]) => [entity, events])),
+					(entity, event) => `${entity}.${event}`,
+					LABELS,
+				),
 				default: [],
 			},
-			{
-				displayName: 'Fetch Full Record',
-				name: 'fetchRecord',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to read the whole record with "info" (SalesMan delivers only IDs)',
-			},
+			fetchRecordOption('Whether to read the whole record with "info" (SalesMan delivers only IDs)'),
 		],
 	};
 

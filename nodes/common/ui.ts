@@ -137,3 +137,15 @@ export function fieldsMapper(options: { method: string; dependsOn: string[]; add
 		displayOptions: { show: options.show },
 	};
 }
+
+/** A trigger's event choices from a table of entity → actions: "Lead Created", "Deal Stage Changed"… sorted by name. */
+export function entityEventOptions(events: Record<string, string[]>, value: (entity: string, action: string) => string, actionLabels: Record<string, string>): INodePropertyOptions[] {
+	return Object.entries(events)
+		.flatMap(([entity, actions]) => actions.map((action) => ({ value: value(entity, action), name: `${entity.charAt(0).toUpperCase()}${entity.slice(1)} ${actionLabels[action]}` })))
+		.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The triggers' "Fetch Full Record" switch (the CRMs deliver IDs, not records). */
+export function fetchRecordOption(description: string): INodeProperties {
+	return { displayName: 'Fetch Full Record', name: 'fetchRecord', type: 'boolean', default: false, description };
+}
