@@ -239,6 +239,19 @@ describe('amoCRM in a real n8n', () => {
 		await sleep(1500);
 		expect(await n8n.executions(wf.trigger)).toHaveLength(1);
 
+		// After an n8n restart the same webhook (and its secret, kept in the workflow's static data) still works:
+		// one new execution for one new lead, nothing registered twice.
+		await n8n.restart();
+		emu.clearDeliveries();
+		const later = emu.createRecord('leads', { name: 'After restart' });
+		await emu.flushDeliveries();
+		expect(emu.deliveries.map((d: any) => d.status)).toEqual([200]);
+		const after = await n8n.waitForExecutions(wf.trigger, 2, 20_000);
+		expect(after).toHaveLength(2);
+		const newest = after.find((e: any) => nodeItems(e.data, 'NoOp')[0]?.id === String(later.id));
+		expect(newest?.status).toBe('success');
+		expect(emu.webhooks()).toHaveLength(1);
+
 		await n8n.unpublish(wf.trigger);
 		expect(await eventually(() => emu.webhooks().length === 0)).toBe(true);
 		expect(requests().filter((q) => q.method === 'DELETE' && q.path === '/api/v4/webhooks').map((q) => q.status)).toEqual([204]);
