@@ -220,6 +220,16 @@ describe('Bitrix24 in a real n8n', () => {
 		expect(res.status).toBe(401);
 		await sleep(1500);
 		expect(await n8n.executions(wf.outboundTrigger)).toHaveLength(1);
+
+		// After an n8n restart the published trigger still receives the portal's deliveries, once each.
+		await n8n.restart();
+		emu.clearDeliveries();
+		const later = emu.createRecord('lead', { TITLE: 'After restart' });
+		await emu.flushDeliveries();
+		expect(emu.deliveries.filter((d: any) => d.url === outboundUrl).map((d: any) => d.status)).toEqual([200]);
+		const after = await n8n.waitForExecutions(wf.outboundTrigger, 2, 20_000);
+		expect(after).toHaveLength(2);
+		expect(after.some((e: any) => nodeItems(e.data, 'NoOp')[0]?.id === String(later.ID))).toBe(true);
 		await n8n.unpublish(wf.outboundTrigger);
 	});
 

@@ -164,6 +164,21 @@ describe('SalesMan CRM in a real n8n', () => {
 		await sleep(1000);
 		expect(await n8n.executions(wf.trigger)).toHaveLength(1);
 
+		// After an n8n restart the URL SalesMan calls still starts the workflow, once per event.
+		await n8n.restart();
+		emu.deliveries.length = 0;
+		const again = await fetch(`${emuBase}/developer/v2/client`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json', login: emu.login, apikey: apiKey },
+			body: JSON.stringify({ action: 'add', title: 'After restart client' }),
+		});
+		const second = Number(((await again.json()) as { data?: unknown }).data);
+		await emu.flushDeliveries();
+		expect(emu.deliveries.map((d: any) => d.status)).toEqual([200]);
+		const after = await n8n.waitForExecutions(wf.trigger, 2, 20_000);
+		expect(after).toHaveLength(2);
+		expect(after.some((e: any) => nodeItems(e.data, 'NoOp')[0]?.id === String(second))).toBe(true);
+
 		await n8n.unpublish(wf.trigger);
 	});
 
