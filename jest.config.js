@@ -1,5 +1,5 @@
-// Two projects: `unit` (fast, in-process: common layer, emulator-backed node runs through n8n's engine)
-// and `e2e` (a real n8n server with the packed package installed).
+// Projects: `unit` (fast, in-process: common layer, emulator-backed node runs through n8n's engine),
+// `e2e` (a real n8n server with the packed package installed) and `queue` (n8n in queue mode: main + 2 workers).
 // Type-checking is done once by `npm run typecheck`; ts-jest only transpiles (fast).
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 module.exports = {
@@ -9,7 +9,7 @@ module.exports = {
 			testEnvironment: 'node',
 			transform: { '^.+\\.ts$': tsJest },
 			testMatch: ['<rootDir>/test/**/*.test.ts'],
-			testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+			testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/e2e-queue/'],
 			setupFiles: ['<rootDir>/test/harness/env.js'],
 		},
 		{
@@ -17,6 +17,14 @@ module.exports = {
 			testEnvironment: 'node',
 			transform: { '^.+\\.ts$': tsJest },
 			testMatch: ['<rootDir>/test/e2e/**/*.e2e.test.ts'],
+			setupFiles: ['<rootDir>/test/harness/env.js'],
+		},
+		{
+			// n8n in queue mode: main + 2 workers, Redis and Postgres from scripts/queue-services.sh (`npm run test:queue`).
+			displayName: 'queue',
+			testEnvironment: 'node',
+			transform: { '^.+\\.ts$': tsJest },
+			testMatch: ['<rootDir>/test/e2e-queue/**/*.e2e.test.ts'],
 			setupFiles: ['<rootDir>/test/harness/env.js'],
 		},
 	],

@@ -13,6 +13,9 @@
  *   const { items } = await n8n.execute(wfId);           // `n8n execute --id --rawOutput`
  *   await n8n.publish(wfId); await n8n.waitForExecutions(wfId, 1, 75_000);
  *   await n8n.restart(); await n8n.stop();
+ *
+ * Queue mode (Redis + Postgres from scripts/queue-services.sh): pass `env: queueModeEnv(servicesEnv)` to startN8n
+ * and to `startWorker({ userFolder, mainPort: n8n.port, packageTgz, env })` for each worker.
  */
 const { spawn, spawnSync, execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -164,6 +167,49 @@ process.on('exit', () => {
 });
 
 /**
+ * The environment of every n8n process of one instance (server, CLI commands, queue-mode workers).
+ * @param {N8nInstall} install
+ * @param {{ userFolder: string, port: number, brokerPort: number, env?: Record<string,string>, extra?: Record<string,string> }} o
+ * @returns {Record<string,string|undefined>}
+ */
+function n8nEnv(install, o) {
+	const { userFolder, port, brokerPort } = o;
+	const baseUrl = `http://127.0.0.1:${port}`;
+	/** @type {Record<string,string|undefined>} */
+	const env = { ...process.env };
+	// Never leak the jest/in-process harness settings of the parent into the server.
+	for (const k of Object.keys(env)) if (/^(N8N_|DB_|JEST_|NODE_OPTIONS$|NODE_PATH$)/.test(k)) delete env[k];
+	// jest sets NODE_ENV=test, with which n8n 2.41.1 exits with code 1 and prints nothing.
+	delete env.NODE_ENV;
+	return {
+		...env,
+		PATH: `${path.dirname(install.nodeBin)}${path.delimiter}${env.PATH || ''}`,
+		N8N_USER_FOLDER: userFolder,
+		N8N_ENCRYPTION_KEY: ENCRYPTION_KEY,
+		N8N_PORT: String(port),
+		N8N_HOST: '127.0.0.1',
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_PROTOCOL: 'http',
+		N8N_EDITOR_BASE_URL: baseUrl,
+		WEBHOOK_URL: `${baseUrl}/`,
+		N8N_SECURE_COOKIE: 'false',
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_HIRING_BANNER_ENABLED: 'false',
+		N8N_LOG_LEVEL: 'info',
+		N8N_LOG_OUTPUT: 'console',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
+		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		...(o.env || {}),
+		...(o.extra || {}),
+	};
+}
+
+/**
  * @typedef {object} StartOptions
  * @property {string} userFolder         N8N_USER_FOLDER (created if missing; n8n keeps its data in `.n8n/` inside)
  * @property {number} [port]             editor/REST port (default: a free one)
@@ -190,40 +236,7 @@ async function startN8n(opts) {
 	const flatted = require(path.join(install.dir, 'node_modules', 'flatted'));
 
 	/** @param {Record<string,string>} [extra] */
-	const makeEnv = (extra) => {
-		/** @type {Record<string,string|undefined>} */
-		const env = { ...process.env };
-		// Never leak the jest/in-process harness settings of the parent into the server.
-		for (const k of Object.keys(env)) if (/^(N8N_|DB_|JEST_|NODE_OPTIONS$|NODE_PATH$)/.test(k)) delete env[k];
-		// jest sets NODE_ENV=test, with which n8n 2.41.1 exits with code 1 and prints nothing.
-		delete env.NODE_ENV;
-		return {
-			...env,
-			PATH: `${path.dirname(install.nodeBin)}${path.delimiter}${env.PATH || ''}`,
-			N8N_USER_FOLDER: userFolder,
-			N8N_ENCRYPTION_KEY: ENCRYPTION_KEY,
-			N8N_PORT: String(port),
-			N8N_HOST: '127.0.0.1',
-			N8N_LISTEN_ADDRESS: '127.0.0.1',
-			N8N_PROTOCOL: 'http',
-			N8N_EDITOR_BASE_URL: baseUrl,
-			WEBHOOK_URL: `${baseUrl}/`,
-			N8N_SECURE_COOKIE: 'false',
-			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
-			N8N_DIAGNOSTICS_ENABLED: 'false',
-			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-			N8N_TEMPLATES_ENABLED: 'false',
-			N8N_PERSONALIZATION_ENABLED: 'false',
-			N8N_HIRING_BANNER_ENABLED: 'false',
-			N8N_LOG_LEVEL: 'info',
-			N8N_LOG_OUTPUT: 'console',
-			N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
-			N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
-			N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
-			...(opts.env || {}),
-			...(extra || {}),
-		};
-	};
+	const makeEnv = (extra) => n8nEnv(install, { userFolder, port, brokerPort, env: opts.env, extra });
 
 	/** @type {import('child_process').ChildProcess | undefined} */
 	let child;
@@ -613,6 +626,145 @@ async function startN8n(opts) {
 }
 
 /**
+ * The environment n8n's queue mode needs on main, workers and CLI commands, from the env lines that
+ * `scripts/queue-services.sh start` prints (QUEUE_BULL_REDIS_*, DB_POSTGRESDB_*).
+ * @param {Record<string,string|undefined>} services
+ * @returns {Record<string,string>}
+ */
+function queueModeEnv(services) {
+	/** @type {Record<string,string>} */
+	const env = { EXECUTIONS_MODE: 'queue', DB_TYPE: 'postgresdb' };
+	for (const [k, v] of Object.entries(services)) {
+		if (v !== undefined && /^(QUEUE_BULL_REDIS_|DB_POSTGRESDB_)/.test(k)) env[k] = String(v);
+	}
+	for (const k of ['QUEUE_BULL_REDIS_PORT', 'DB_POSTGRESDB_PORT']) {
+		if (!env[k]) throw new Error(`queueModeEnv: ${k} is missing (run scripts/queue-services.sh start)`);
+	}
+	return env;
+}
+
+/**
+ * @typedef {object} WorkerOptions
+ * @property {string} userFolder         the worker's own N8N_USER_FOLDER (created if missing)
+ * @property {number} mainPort           the main instance's port (its webhook/editor URLs, as main has them)
+ * @property {string} [packageTgz]       install this community package into the worker's user folder first
+ * @property {Record<string,string>} [env] extra environment (the queue-mode env: see queueModeEnv)
+ * @property {number} [concurrency]      `n8n worker --concurrency` (default 10, n8n's default)
+ * @property {number} [readyTimeoutMs]   default 90 s
+ */
+
+/**
+ * Start a queue-mode `n8n worker` with its own task-broker port and health-check port, and wait until
+ * `GET /healthz/readiness` on that port answers 200.
+ * @param {WorkerOptions} opts
+ */
+async function startWorker(opts) {
+	const install = ensureN8n();
+	const userFolder = path.resolve(opts.userFolder);
+	fs.mkdirSync(userFolder, { recursive: true });
+	if (opts.packageTgz) installCommunityPackage(userFolder, opts.packageTgz);
+	const healthPort = await freePort();
+	const brokerPort = await freePort();
+	const logFile = path.join(userFolder, 'n8n-worker.log');
+	const env = n8nEnv(install, {
+		userFolder,
+		port: opts.mainPort,
+		brokerPort,
+		env: opts.env,
+		extra: { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort) },
+	});
+	const fd = fs.openSync(logFile, 'a');
+	const t0 = Date.now();
+	const child = spawn(install.nodeBin, [install.n8nBin, 'worker', `--concurrency=${opts.concurrency || 10}`], {
+		cwd: userFolder,
+		env,
+		stdio: ['ignore', fd, fd],
+		detached: true,
+	});
+	fs.closeSync(fd);
+	const pid = /** @type {number} */ (child.pid);
+	liveChildren.add(pid);
+	/** @type {Promise<number|null>} */
+	const exited = new Promise((resolve) => child.on('exit', (code) => {
+		liveChildren.delete(pid);
+		resolve(code);
+	}));
+	const fullLog = () => {
+		try {
+			return fs.readFileSync(logFile, 'utf8');
+		} catch {
+			return '';
+		}
+	};
+	const logTail = (lines = 60) => fullLog().split('\n').slice(-lines).join('\n');
+
+	async function stop() {
+		if (child.exitCode !== null || child.signalCode !== null) return;
+		try {
+			process.kill(pid, 'SIGTERM');
+		} catch {}
+		/** @type {NodeJS.Timeout | undefined} */
+		let timer;
+		const done = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+		clearTimeout(timer);
+		if (done === 'timeout') {
+			try {
+				process.kill(-pid, 'SIGKILL');
+			} catch {}
+			await exited;
+		}
+		try {
+			process.kill(-pid, 'SIGKILL');
+		} catch {}
+		liveChildren.delete(pid);
+	}
+
+	const readyTimeoutMs = opts.readyTimeoutMs || 90_000;
+	let readyMs = 0;
+	for (;;) {
+		if (child.exitCode !== null) throw new Error(`n8n worker exited with code ${child.exitCode} before it was ready:\n${logTail()}`);
+		try {
+			const res = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`);
+			if (res.ok) {
+				readyMs = Date.now() - t0;
+				break;
+			}
+		} catch {}
+		if (Date.now() - t0 > readyTimeoutMs) {
+			await stop();
+			throw new Error(`n8n worker was not ready after ${readyTimeoutMs} ms:\n${logTail()}`);
+		}
+		await sleep(200);
+	}
+	return {
+		pid,
+		userFolder,
+		logFile,
+		healthPort,
+		brokerPort,
+		/** ms from spawn to /healthz/readiness 200 */
+		readyMs,
+		fullLog,
+		logTail,
+		/**
+		 * Execution ids this worker logged as started ("Worker started execution <id> (job <n>)").
+		 * @returns {string[]}
+		 */
+		startedExecutions() {
+			return [...fullLog().matchAll(/Worker started execution (\S+) \(job/g)].map((m) => m[1]);
+		},
+		/**
+		 * Execution ids this worker logged as finished ("Worker finished execution <id> (job <n>)").
+		 * @returns {string[]}
+		 */
+		finishedExecutions() {
+			return [...fullLog().matchAll(/Worker finished execution (\S+) \(job/g)].map((m) => m[1]);
+		},
+		stop,
+	};
+}
+
+/**
  * `n8n execute --rawOutput` prints the execution (`{ data: { resultData }, status, mode, … }`) as JSON between
  * log lines; on a failed run (exit 1) after "Execution error:" and a line of "=". Take the first top-level JSON
  * object that starts a line.
@@ -684,6 +836,8 @@ module.exports = {
 	ensureN8n,
 	packPackage,
 	startN8n,
+	startWorker,
+	queueModeEnv,
 	freePort,
 	installCommunityPackage,
 	parseExecuteOutput,
