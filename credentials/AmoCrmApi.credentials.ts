@@ -40,6 +40,15 @@ export class AmoCrmApi implements ICredentialType {
 			placeholder: 'http://127.0.0.1:8092',
 			description: 'Only for a local emulator or a proxy in front of amoCRM; leave empty to use the account domain',
 		},
+		{
+			displayName: 'n8n Processes Sharing This Account',
+			name: 'processes',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 1,
+			description:
+				'In queue mode, the number of n8n workers (and mains) that call this account: each keeps to its share of the rate limit, so together they stay under it',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {

@@ -74,5 +74,14 @@ export class Bitrix24OAuth2Api implements ICredentialType {
 			default: 'standard',
 			description: "The portal's REST rate limit; the nodes stay under it, shared across all workflows in this n8n",
 		},
+		{
+			displayName: 'n8n Processes Sharing This Account',
+			name: 'processes',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 1,
+			description:
+				'In queue mode, the number of n8n workers (and mains) that call this account: each keeps to its share of the rate limit, so together they stay under it',
+		},
 	];
 }

@@ -4,7 +4,7 @@ import type { CrmContext, HttpReply } from '../common/http';
 import { normalizeBaseUrl } from '../common/http';
 import { parseJson } from '../common/json';
 import type { RateLimit } from '../common/rateLimiter';
-import { rateLimiterFor } from '../common/rateLimiter';
+import { rateLimiterFor, shareOf } from '../common/rateLimiter';
 import { isConnectionDropped, isConnectionRefused, withRetry } from '../common/retry';
 
 /**
@@ -92,12 +92,13 @@ export class AmoCrmClient {
 		readonly authentication: AmoCrmAuthentication,
 		readonly baseUrl: string,
 		readonly node: INode,
+		private readonly rate: RateLimit = AMOCRM_RATE,
 	) {}
 
 	static async fromContext(ctx: CrmContext, authentication?: AmoCrmAuthentication): Promise<AmoCrmClient> {
 		const auth = authentication ?? ((ctx.getNodeParameter('authentication', 0, 'longLivedToken') as AmoCrmAuthentication) || 'longLivedToken');
 		const raw = await ctx.getCredentials(credentialTypeOf(auth));
-		return new AmoCrmClient(ctx, auth, amoCrmBaseUrl(raw), ctx.getNode());
+		return new AmoCrmClient(ctx, auth, amoCrmBaseUrl(raw), ctx.getNode(), shareOf(AMOCRM_RATE, raw.processes));
 	}
 
 	url(path: string): string {
@@ -111,7 +112,7 @@ export class AmoCrmClient {
 
 	async request<T = IDataObject>(request: AmoRequest): Promise<AmoReply<T>> {
 		const writes = request.writes ?? request.method !== 'GET';
-		const limiter = rateLimiterFor('amocrm', this.baseUrl, AMOCRM_RATE);
+		const limiter = rateLimiterFor('amocrm', this.baseUrl, this.rate);
 		const outcome = await settle(
 			withRetry(
 				async () => {

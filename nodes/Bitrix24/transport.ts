@@ -5,7 +5,7 @@ import type { CrmContext, HttpCall, HttpReply, HttpSend } from '../common/http';
 import { normalizeBaseUrl, sendWith } from '../common/http';
 import { parseJson } from '../common/json';
 import type { RateLimit } from '../common/rateLimiter';
-import { rateLimiterFor } from '../common/rateLimiter';
+import { rateLimiterFor, shareOf } from '../common/rateLimiter';
 import { isConnectionDropped, isConnectionRefused, withRetry } from '../common/retry';
 
 /**
@@ -72,7 +72,7 @@ export interface Bitrix24Endpoint {
 }
 
 export function bitrix24Endpoint(authentication: Bitrix24Authentication, raw: ICredentialDataDecryptedObject): Bitrix24Endpoint {
-	const rate = BITRIX24_RATES[String(raw.plan ?? 'standard')] ?? BITRIX24_RATES.standard;
+	const rate = shareOf(BITRIX24_RATES[String(raw.plan ?? 'standard')] ?? BITRIX24_RATES.standard, raw.processes);
 	if (authentication === 'webhook') {
 		const url = String(raw.webhookUrl ?? '').trim();
 		const match = WEBHOOK_URL.exec(url);

@@ -76,6 +76,16 @@ export class RateLimiter {
 	}
 }
 
+/**
+ * A CRM's budget split between n8n processes (queue-mode workers) that call the same account: each process
+ * keeps to 1/N of the rate and of the burst, since limiters cannot be shared across processes without a
+ * runtime dependency (a Redis client) that community nodes may not have.
+ */
+export function shareOf(limit: RateLimit, processes: unknown): RateLimit {
+	const n = Math.max(1, Math.floor(Number(processes) || 1));
+	return { perSecond: limit.perSecond / n, burst: Math.max(1, Math.floor(limit.burst / n)) };
+}
+
 const limiters = new Map<string, RateLimiter>();
 
 /**

@@ -1,4 +1,5 @@
-import { RateLimiter, rateLimiterFor } from '../../nodes/common/rateLimiter';
+import { RateLimiter, rateLimiterFor, shareOf } from '../../nodes/common/rateLimiter';
+import { bitrix24Endpoint } from '../../nodes/Bitrix24/transport';
 
 describe('RateLimiter', () => {
 	it('lets a burst through at once, then drains at the configured rate', async () => {
@@ -28,5 +29,18 @@ describe('RateLimiter', () => {
 		expect(rateLimiterFor('crm', 'https://a|user', { perSecond: 2, burst: 50 })).toBe(a);
 		expect(rateLimiterFor('crm', 'https://b|user', { perSecond: 2, burst: 50 })).not.toBe(a);
 		expect(rateLimiterFor('other', 'https://a|user', { perSecond: 2, burst: 50 })).not.toBe(a);
+	});
+});
+
+describe('shareOf', () => {
+	it('splits a CRM budget between n8n processes, never below one request of burst', () => {
+		expect(shareOf({ perSecond: 2, burst: 45 }, 1)).toEqual({ perSecond: 2, burst: 45 });
+		expect(shareOf({ perSecond: 2, burst: 45 }, 2)).toEqual({ perSecond: 1, burst: 22 });
+		expect(shareOf({ perSecond: 6.5, burst: 1 }, 3)).toEqual({ perSecond: 6.5 / 3, burst: 1 });
+		expect(shareOf({ perSecond: 2, burst: 45 }, undefined)).toEqual({ perSecond: 2, burst: 45 });
+	});
+
+	it('the Bitrix24 endpoint applies the plan and the share from the credential', () => {
+		expect(bitrix24Endpoint('webhook', { webhookUrl: 'https://p.bitrix24.com/rest/1/abc/', plan: 'enterprise', processes: 5 }).rate).toEqual({ perSecond: 1, burst: 45 });
 	});
 });
