@@ -11,13 +11,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes, randomUUID } from 'crypto';
-import { amoCrmTrigger, bitrix24, bitrix24Trigger, chain, codeItems, noOp, salesManTrigger, type WfNode } from '../e2e/workflows';
+import { amoCrmTrigger, bitrix24, bitrix24Trigger, chain, codeItems, noOp, salesManTrigger, vtigerTrigger, type WfNode } from '../e2e/workflows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { packPackage, startN8n, startWorker, queueModeEnv, nodeItems, runError } = require('../../scripts/lib/n8n-server');
 const { createBitrix24Emulator } = require('../emulators/bitrix24/server');
 const { createAmoCrmEmulator } = require('../emulators/amocrm/server');
 const { createSalesManEmulator } = require('../emulators/salesman/server');
+const { createVtigerEmulator } = require('../emulators/vtiger/server');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -67,6 +68,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 	let b24: any; // triggers, Get Many, OAuth
 	let b24Rate: any; // 4 × Return All 3,000 leads
 	let b24Burst: any; // 4 × 20 Get: each worker within its own budget, together over the portal's
+	let vt: any; // the polling trigger: polls on main, runs on a worker
 	let b24Shared: any; // the same 4 × 20 Get with the budget split between the workers (processes = 2)
 	let amo: any;
 	let sm: any;
@@ -76,7 +78,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 	const smApiKey = `e2eQueueKey${randomBytes(10).toString('hex')}`;
 	const smSecret = `e2eQueueSecret${randomBytes(10).toString('hex')}`;
 	const hooks = { b24Outbound: randomUUID(), amo: randomUUID(), sm: randomUUID() };
-	const wf = { getMany: '', returnAll: '', burst: '', oauth: '', b24Trigger: '', amoTrigger: '', smTrigger: '', shared: '' };
+	const wf = { getMany: '', returnAll: '', burst: '', oauth: '', b24Trigger: '', amoTrigger: '', smTrigger: '', shared: '', vtTrigger: '' };
 	const timings: Record<string, number> = {};
 
 	const mkdir = (name: string) => {
@@ -119,7 +121,8 @@ describe('queue mode: n8n main + 2 workers', () => {
 		[b24, b24Rate, b24Burst, b24Shared] = [createBitrix24Emulator(), createBitrix24Emulator(), createBitrix24Emulator(), createBitrix24Emulator()];
 		amo = createAmoCrmEmulator();
 		sm = createSalesManEmulator({ apiKey: smApiKey });
-		const [, , , amoBase, smStarted] = await Promise.all([b24.start(), b24Rate.start(), b24Burst.start(), amo.start(), sm.start(), b24Shared.start()]);
+		vt = createVtigerEmulator();
+		const [, , , amoBase, smStarted, , vtBase] = await Promise.all([b24.start(), b24Rate.start(), b24Burst.start(), amo.start(), sm.start(), b24Shared.start(), vt.start()]);
 
 		smBase = smStarted;
 		n8n = await startN8n({ userFolder: mkdir('main'), packageTgz: tgz, env });
@@ -163,6 +166,8 @@ describe('queue mode: n8n main + 2 workers', () => {
 			}),
 		};
 		const smCred = await cred('SalesMan (queue)', 'salesManApi', { baseUrl: smBase, login: sm.login, apiKey: smApiKey });
+		const vtCred = await cred('Vtiger (queue)', 'vtigerApi', { baseUrl: vtBase, username: 'admin', accessKey: vt.accessKeyFor('admin') });
+		vt.seed('Accounts', 5);
 
 		b24.seed('lead', 20);
 		b24Rate.seed('lead', 3000);
@@ -170,7 +175,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 		const sharedIds: number[] = b24Shared.seed('lead', 20);
 		const applicationToken = b24.addOutboundWebhook(`${n8n.baseUrl}/webhook/${hooks.b24Outbound}/bitrix24`, ['ONCRMLEADADD']);
 
-		[wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.b24Trigger, wf.amoTrigger, wf.smTrigger, wf.shared] = await n8n.importWorkflows([
+		[wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.b24Trigger, wf.amoTrigger, wf.smTrigger, wf.shared, wf.vtTrigger] = await n8n.importWorkflows([
 			chain('queue bitrix24 get many', [webhookNode('q-b24-get-many'), bitrix24('Get Leads', { resource: 'lead', operation: 'getMany', returnAll: false, limit: 10 }, b24Hook)]),
 			chain('queue bitrix24 return all 3000', [webhookNode('q-b24-return-all'), bitrix24('Get Leads', { resource: 'lead', operation: 'getMany', returnAll: true }, rateHook)]),
 			chain('queue bitrix24 20 gets', [
@@ -187,6 +192,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 				codeItems('Ids', sharedIds.map((id) => ({ id }))),
 				bitrix24('Get Lead', { resource: 'lead', operation: 'get', recordId: '={{ $json.id }}' }, sharedHook),
 			]),
+			chain('queue vtiger trigger', [vtigerTrigger('Vtiger Trigger', { module: 'Accounts', event: 'created' }, vtCred), noOp('NoOp')]),
 		]);
 		// The action workflows are webhook-started: publish them all now (the triggers are published in their tests).
 		for (const id of [wf.getMany, wf.returnAll, wf.burst, wf.oauth, wf.shared]) await n8n.publish(id);
@@ -196,7 +202,7 @@ describe('queue mode: n8n main + 2 workers', () => {
 	afterAll(async () => {
 		await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
 		if (n8n) await n8n.stop().catch(() => undefined);
-		for (const emu of [b24, b24Rate, b24Burst, b24Shared, amo, sm]) if (emu) await emu.stop();
+		for (const emu of [b24, b24Rate, b24Burst, b24Shared, amo, sm, vt]) if (emu) await emu.stop();
 		if (services.QUEUE_SERVICES_DIR) {
 			execFileSync('bash', [SERVICES, 'stop', services.QUEUE_SERVICES_DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
 		}
@@ -322,6 +328,19 @@ describe('queue mode: n8n main + 2 workers', () => {
 			sent,
 		};
 	}
+
+	it('Vtiger Trigger (polling): polls on main, a new account runs on a worker, once', async () => {
+		await n8n.publish(wf.vtTrigger); // the first poll, at publish, only sets the cursor
+		await sleep(3000);
+		const account = vt.createRecord('Accounts', { accountname: 'Queue poll account' });
+		// Polls run once a minute: the next one finds the new account.
+		const [execution] = await n8n.waitForExecutions(wf.vtTrigger, 1, 90_000);
+		expect(execution.status).toBe('success');
+		expect(nodeItems(execution.data, 'NoOp').map((item: any) => item.id)).toEqual([account.id]);
+		expect(enqueuedByMain(execution.id)).toBe(true);
+		expect(await workerOf(execution.id)).toBeGreaterThanOrEqual(0);
+		await n8n.unpublish(wf.vtTrigger);
+	}, 150_000);
 
 	it('rate limit, 4 × Return All 3,000 leads at once: what one Bitrix24 portal (2/s, burst 50) saw', async () => {
 		const r = await fireTogether('q-b24-return-all', wf.returnAll, 4, b24Rate);
