@@ -91,7 +91,17 @@ async function runQuery(ctx: IExecuteFunctions, client: VtigerClient, itemIndex:
 	if (raw.hasLimit || raw.isCount) return await client.call<IDataObject[]>('query', { query: `${raw.body};` });
 	return await collect(
 		uniqueBy(
-			offsetPages<IDataObject>(VTQL_PAGE_SIZE, Infinity, async ({ offset, size }) => await client.call<IDataObject[]>('query', { query: pageOfQuery(raw, offset, size) })),
+			offsetPages<IDataObject>(VTQL_PAGE_SIZE, Infinity, async ({ offset, size }) => {
+				const query = pageOfQuery(raw, offset, size);
+				const page = await settle(client.call<IDataObject[]>('query', { query }));
+				if (page.ok) return page.value;
+				// Vtiger points at a token of the text it parsed, which is not what the user wrote: show that text.
+				if (crmCodeOf(page.error) === 'QUERY_SYNTAX_ERROR') {
+					const described = page.error as { description?: string | null };
+					described.description = `${described.description ?? ''}. To read every page the query was sent as: ${query}`;
+				}
+				throw page.error;
+			}),
 			(row) => row.id,
 		),
 	);
