@@ -4,6 +4,8 @@ import { settle } from '../common/errors';
 import { secretsEqual } from '../common/secrets';
 import { entityEventOptions, fetchRecordOption } from '../common/ui';
 import { ignoreDelivery, rejectDelivery } from '../common/webhook';
+import { readRecord } from './operations';
+import { resourceOf } from './resources';
 import { SalesManClient } from './transport';
 
 /** Events SalesMan fires (developer/events.php), and the ID key and method of each entity. */
@@ -103,12 +105,7 @@ export class SalesManTrigger implements INodeType {
 		const id = body[spec.idKey] === undefined ? undefined : String(body[spec.idKey]);
 		const item: IDataObject = { event, entity, action: rest.join('.'), id, data: body };
 		if (this.getNodeParameter('fetchRecord', false) && id && !event.endsWith('.delete')) {
-			const fetched = await settle(
-				(async () => {
-					const answer = await (await SalesManClient.fromContext(this)).call<IDataObject>(spec.method, 'info', { [spec.idKey]: id });
-					return (answer && 'data' in answer ? answer.data : answer) as IDataObject;
-				})(),
-			);
+			const fetched = await settle((async () => await readRecord(await SalesManClient.fromContext(this), resourceOf(spec.method), Number(id)))());
 			if (fetched.ok) item.record = fetched.value;
 			else item.recordError = (fetched.error as Error).message;
 		}

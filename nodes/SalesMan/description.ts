@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { fieldsMapper, operationSelector, returnAllAndLimit } from '../common/ui';
 import type { SalesManOperation } from './resources';
-import { OPERATION_LABELS, RESOURCES } from './resources';
+import { GUIDES, OPERATION_LABELS, RESOURCES } from './resources';
 
 /** The SalesMan node's UI, built from the resource table in resources.ts. */
 
@@ -32,16 +32,7 @@ export const salesManProperties: INodeProperties[] = [
 		displayName: 'Guide',
 		name: 'guide',
 		type: 'options',
-		options: [
-			{ name: 'Categories (Industries)', value: 'category' },
-			{ name: 'Client Sources', value: 'clientpath' },
-			{ name: 'Deal Close Statuses', value: 'statusclose' },
-			{ name: 'Deal Directions', value: 'direction' },
-			{ name: 'Deal Stages', value: 'steplist' },
-			{ name: 'Deal Types', value: 'type' },
-			{ name: 'Relation Types', value: 'relations' },
-			{ name: 'Territories', value: 'territory' },
-		],
+		options: GUIDES.map(({ name, value }) => ({ name, value })),
 		default: 'category',
 		displayOptions: show(['guide']),
 	},

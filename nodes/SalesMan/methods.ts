@@ -1,5 +1,5 @@
 import type { IDataObject, ILoadOptionsFunctions, INodePropertyOptions, ResourceMapperFields } from 'n8n-workflow';
-import { resourceOf } from './resources';
+import { guideMethod, resourceOf } from './resources';
 import { SalesManClient } from './transport';
 
 /** Pickers and the resource mapper, loaded live from SalesMan (fields with their labels, guides, users). */
@@ -7,7 +7,7 @@ import { SalesManClient } from './transport';
 const dataOf = (body: unknown): unknown => (body && typeof body === 'object' && !Array.isArray(body) && 'data' in body ? (body as IDataObject).data : body);
 
 async function guide(ctx: ILoadOptionsFunctions, name: string, label: (row: IDataObject) => string, value: (row: IDataObject) => string): Promise<INodePropertyOptions[]> {
-	const rows = dataOf(await (await SalesManClient.fromContext(ctx)).call('guides', name));
+	const rows = dataOf(await (await SalesManClient.fromContext(ctx)).call(guideMethod(name), name));
 	const list = Array.isArray(rows) ? (rows as IDataObject[]) : Object.values((rows ?? {}) as IDataObject) as IDataObject[];
 	return list.filter((row) => row && typeof row === 'object').map((row) => ({ name: label(row), value: value(row) }));
 }
@@ -44,7 +44,7 @@ export const salesManMethods = {
 			return {
 				fields: Object.entries(fields ?? {})
 					.filter(([name, label]) => !readOnly.has(name) && typeof label === 'string')
-					.map(([name, label]) => ({ id: name, displayName: /^input\d+$/.test(name) ? `${String(label)} (${name})` : String(label), required: false, defaultMatch: false, display: true, type: 'string' as const })),
+					.map(([name, label]) => ({ id: name, displayName: /^input\d+$/.test(name) ? `${String(label)} (${name})` : String(label), required: resource.requiredOnCreate?.includes(name) ?? false, defaultMatch: false, display: true, type: 'string' as const })),
 			};
 		},
 	},

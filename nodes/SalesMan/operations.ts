@@ -5,7 +5,7 @@ import { runInChunks, runPerItem } from '../common/execute';
 import { parseJsonObject } from '../common/json';
 import { collect, offsetPages, wanted } from '../common/paging';
 import type { SalesManResource } from './resources';
-import { OPERATION_LABELS, resourceOf } from './resources';
+import { guideMethod, OPERATION_LABELS, resourceOf } from './resources';
 import type { SalesManClient } from './transport';
 import { envelopeError, PAGE_SIZE } from './transport';
 
@@ -23,6 +23,16 @@ function fieldValues(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
 	const mapped = mapper?.mappingMode === 'autoMapInputData' ? ctx.getInputData()[itemIndex].json : ((mapper?.value ?? {}) as IDataObject);
 	const values = { ...mapped, ...parseJsonObject(param(ctx, 'additionalFields', itemIndex, '{}') || '{}', 'additionalFields') };
 	return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined && value !== null));
+}
+
+/** The values to create a record from, refused by field name when SalesMan would refuse them. */
+function createValues(ctx: IExecuteFunctions, resource: SalesManResource, itemIndex: number): IDataObject {
+	const values = fieldValues(ctx, itemIndex);
+	if (!Object.keys(values).length) throw new FieldError('fields', 'give at least one field to send');
+	for (const name of resource.requiredOnCreate ?? []) {
+		if (String(values[name] ?? '').trim() === '') throw new FieldError(`fields.${name}`, `is mandatory to create a SalesMan ${resource.name.toLowerCase()}`);
+	}
+	return values;
 }
 
 /** SalesMan answers info with `{data}` and lists with `{data, count}` or a bare array. */
@@ -55,11 +65,7 @@ async function bulkCreate(ctx: IExecuteFunctions, client: SalesManClient, resour
 	return await runInChunks<IDataObject>(
 		ctx,
 		50,
-		async (itemIndex) => {
-			const values = fieldValues(ctx, itemIndex);
-			if (!Object.keys(values).length) throw new FieldError('fields', 'give at least one field to send');
-			return values;
-		},
+		async (itemIndex) => createValues(ctx, resource, itemIndex),
 		async (chunk): Promise<BulkOutcome[]> => {
 			const answer = await client.call<unknown>(resource.method, 'add.list', { [resource.addListParam!]: chunk.map((c) => c.prepared) }, true);
 			const results = Array.isArray(answer) ? answer : [];
@@ -74,9 +80,22 @@ async function bulkCreate(ctx: IExecuteFunctions, client: SalesManClient, resour
 	);
 }
 
+/** One record by ID, as Get shows it and the trigger's "fetch record" adds it. */
+export async function readRecord(client: SalesManClient, resource: SalesManResource, id: number): Promise<IDataObject> {
+	if (resource.getFromList) {
+		const rows = dataOf(await client.call(resource.method, 'list', { filter: { [resource.idParam]: id }, order: resource.idParam, first: 'old', offset: 0 }));
+		const found = Array.isArray(rows) ? (rows as IDataObject[]).find((row) => Number(row[resource.idParam]) === id) : undefined;
+		if (found) return found;
+		// Not listed: `info` says "not found" (or why it may not be seen) in SalesMan's own words.
+	}
+	const record = dataOf(await client.call(resource.method, 'info', { [resource.idParam]: id })) as IDataObject;
+	// A missing person answers data with every field null instead of an error.
+	if (!record || record[resource.idParam] === null) throw new FieldError('recordId', `${resource.name.toLowerCase()} ${id} was not found`);
+	return record;
+}
+
 async function createOne(ctx: IExecuteFunctions, client: SalesManClient, resource: SalesManResource, itemIndex: number): Promise<IDataObject> {
-	const values = fieldValues(ctx, itemIndex);
-	if (!Object.keys(values).length) throw new FieldError('fields', 'give at least one field to send');
+	const values = createValues(ctx, resource, itemIndex);
 	const answer = await client.call<IDataObject>(resource.method, 'add', values, true);
 	return { [resource.idParam]: answer.data ?? answer.id, ...answer };
 }
@@ -134,7 +153,8 @@ export async function executeSalesMan(ctx: IExecuteFunctions, client: SalesManCl
 	if (resourceName === 'custom') return await runPerItem(ctx, async (i) => await custom(ctx, client, i));
 	if (resourceName === 'user') return await runPerItem(ctx, async () => (dataOf(await client.call('user', 'user.list')) as IDataObject[]) ?? []);
 	if (resourceName === 'guide') return await runPerItem(ctx, async (i) => {
-		const rows = dataOf(await client.call('guides', param<string>(ctx, 'guide', i, 'category')));
+		const guide = param<string>(ctx, 'guide', i, 'category');
+		const rows = dataOf(await client.call(guideMethod(guide), guide));
 		return Array.isArray(rows) ? (rows as IDataObject[]) : rows && typeof rows === 'object' ? Object.entries(rows as IDataObject).map(([key, value]) => (typeof value === 'object' && value !== null ? { key, ...(value as IDataObject) } : { key, value })) : [];
 	});
 	const resource = resourceOf(resourceName);
@@ -143,13 +163,8 @@ export async function executeSalesMan(ctx: IExecuteFunctions, client: SalesManCl
 		switch (operation) {
 			case 'create':
 				return await createOne(ctx, client, resource, itemIndex);
-			case 'get': {
-				const id = recordId(ctx, itemIndex);
-				const record = dataOf(await client.call(resource.method, 'info', { [resource.idParam]: id })) as IDataObject;
-				// A missing person answers data with every field null instead of an error.
-				if (!record || record[resource.idParam] === null) throw new FieldError('recordId', `${resource.name.toLowerCase()} ${id} was not found`);
-				return record;
-			}
+			case 'get':
+				return await readRecord(client, resource, recordId(ctx, itemIndex));
 			case 'getMany':
 				return await getMany(ctx, client, resource, itemIndex);
 			case 'update':

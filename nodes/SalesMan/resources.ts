@@ -12,19 +12,32 @@ export interface SalesManResource {
 	method: string;
 	idParam: string;
 	operations: SalesManOperation[];
+	/** Fields SalesMan refuses to create the record without (its "Отсутствуют параметры - …" errors). */
+	requiredOnCreate?: string[];
 	/** `add.list` parameter name, where SalesMan has a working bulk add in JSON mode. */
 	addListParam?: string;
 	/** Parameters a list needs to show all records (SalesMan's defaults hide some). */
 	listDefaults?: Record<string, string>;
 	/** `update` replaces the whole record (fields not sent are blanked): read it first and send it whole. */
 	updateReplaces?: boolean;
+	/**
+	 * `info` answers every plain field as null (SalesMan 2025.4 on PHP 8): Get reads the record from `list` with
+	 * `filter[idParam]` instead, which SalesMan matches with LIKE '%id%'; in ID order the record itself comes first.
+	 */
+	getFromList?: boolean;
 	/** An empty page is an error 404 ("Не найдено") instead of an empty list. */
 	emptyPageIs404?: boolean;
 }
 
+/**
+ * `task list` shows only today's tasks unless a date range is sent, and nothing unless `active` is sent: by default
+ * the node lists every open task, whatever its date (the date filters narrow it).
+ */
+const TASK_LIST_DEFAULTS = { active: 'yes', dateStart: '2000-01-01', dateEnd: '2099-12-31' };
+
 export const RESOURCES: SalesManResource[] = [
-	{ value: 'client', name: 'Client', description: 'Clients (companies and people you sell to)', method: 'client', idParam: 'clid', operations: ['create', 'createMany', 'get', 'getMany', 'update', 'delete', 'getFields'], addListParam: 'client' },
-	{ value: 'person', name: 'Person', description: 'Contact persons', method: 'person', idParam: 'pid', operations: ['create', 'get', 'getMany', 'update', 'delete', 'getFields'], updateReplaces: true },
+	{ value: 'client', name: 'Client', description: 'Clients (companies and people you sell to)', method: 'client', idParam: 'clid', operations: ['create', 'createMany', 'get', 'getMany', 'update', 'delete', 'getFields'], addListParam: 'client', requiredOnCreate: ['title'] },
+	{ value: 'person', name: 'Person', description: 'Contact persons', method: 'person', idParam: 'pid', operations: ['create', 'get', 'getMany', 'update', 'delete', 'getFields'], updateReplaces: true, requiredOnCreate: ['person'] },
 	{
 		value: 'deal',
 		name: 'Deal',
@@ -32,9 +45,11 @@ export const RESOURCES: SalesManResource[] = [
 		method: 'deal',
 		idParam: 'did',
 		operations: ['create', 'get', 'getMany', 'update', 'delete', 'getFields', 'changeStage', 'close', 'changeResponsible'],
+		getFromList: true,
+		requiredOnCreate: ['title'],
 	},
 	{ value: 'lead', name: 'Lead', description: 'Incoming leads (SalesMan has no update or delete for them)', method: 'lead', idParam: 'id', operations: ['create', 'get', 'getMany'], emptyPageIs404: true },
-	{ value: 'task', name: 'Task', description: 'Tasks (reminders)', method: 'task', idParam: 'id', operations: ['create', 'get', 'getMany', 'update', 'delete'], listDefaults: { active: 'yes' } },
+	{ value: 'task', name: 'Task', description: 'Tasks (reminders)', method: 'task', idParam: 'id', operations: ['create', 'get', 'getMany', 'update', 'delete'], listDefaults: TASK_LIST_DEFAULTS, requiredOnCreate: ['title'] },
 	{ value: 'history', name: 'History', description: 'Activity log entries', method: 'history', idParam: 'id', operations: ['create', 'createMany', 'get', 'getMany', 'delete'], addListParam: 'list' },
 ];
 
@@ -50,6 +65,26 @@ export const OPERATION_LABELS: Record<SalesManOperation, { name: string; action:
 	getMany: { name: 'Get Many', action: 'Get many', description: 'List records, 200 per request (list)', salesmanAction: 'list' },
 	update: { name: 'Update', action: 'Update', description: 'Change the given fields', salesmanAction: 'update' },
 };
+
+/**
+ * Reference lists. Most are actions of the `guides` method; the deal's stages, close statuses, directions and
+ * types are actions of the `deal` method (SalesMan answers 402 "Неизвестный метод" for them under `guides`).
+ */
+export const GUIDES: Array<{ value: string; name: string; method: 'guides' | 'deal' }> = [
+	{ value: 'category', name: 'Categories (Industries)', method: 'guides' },
+	{ value: 'clientpath', name: 'Client Sources', method: 'guides' },
+	{ value: 'statusclose', name: 'Deal Close Statuses', method: 'deal' },
+	{ value: 'direction', name: 'Deal Directions', method: 'deal' },
+	{ value: 'steplist', name: 'Deal Stages', method: 'deal' },
+	{ value: 'type', name: 'Deal Types', method: 'deal' },
+	{ value: 'relations', name: 'Relation Types', method: 'guides' },
+	{ value: 'territory', name: 'Territories', method: 'guides' },
+];
+
+/** The method that serves a guide (action). */
+export function guideMethod(action: string): string {
+	return GUIDES.find((g) => g.value === action)?.method ?? 'guides';
+}
 
 export function resourceOf(value: string): SalesManResource {
 	const resource = RESOURCES.find((r) => r.value === value);

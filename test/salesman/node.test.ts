@@ -1,5 +1,5 @@
 import type { IDataObject } from 'n8n-workflow';
-import { runNodes, webhookTrigger } from '../harness/n8n';
+import { loadOptions, runNodes, webhookTrigger } from '../harness/n8n';
 import { startSalesMan } from './setup';
 import type { SalesManEmulator } from './setup';
 
@@ -34,10 +34,21 @@ describe('reads', () => {
 		expect(leads.error).toBeUndefined();
 		expect(leads.items).toEqual([]);
 		emulator.seed('task', 3);
+		await runNodes(credentials, [node({ resource: 'task', operation: 'create', fields: mapped({ title: 'Next year', datum: '2099-01-15' }) })]);
 		emulator.clearRequests();
 		const tasks = await runNodes(credentials, [node({ resource: 'task', operation: 'getMany', returnAll: true })]);
-		expect(tasks.items).toHaveLength(3);
-		expect(calls('list')[0].params.active).toBe('yes');
+		// SalesMan alone would list today's tasks only.
+		expect(tasks.items).toHaveLength(4);
+		expect(calls('list')[0].params).toMatchObject({ active: 'yes', dateStart: '2000-01-01', dateEnd: '2099-12-31' });
+	});
+
+	it('deal stages and close statuses come from the deal method, in the picker and as guides', async () => {
+		const steps = (await loadOptions(credentials, { resource: 'deal', operation: 'changeStage' }, 'loadOptions', 'getDealSteps', 'n8n-nodes-crm-suite.salesMan', 'salesManApi')) as Array<{ value: string }>;
+		expect(steps.map((s) => s.value)).toEqual(expect.arrayContaining(['20', '100']));
+		const statuses = await runNodes(credentials, [node({ resource: 'guide', operation: 'execute', guide: 'statusclose' })]);
+		expect(statuses.error).toBeUndefined();
+		expect(statuses.items.map((item) => item.json.title)).toContain('Победа полная');
+		expect(calls().map((r) => [r.methodName, r.action])).toEqual([['deal', 'steplist'], ['deal', 'statusclose']]);
 	});
 
 	it('Get Fields shows custom inputN fields with their labels', async () => {
@@ -61,9 +72,10 @@ describe('writes', () => {
 		const input = Array.from({ length: 120 }, (_, i) => ({ title: i === 7 ? '' : `Bulk client ${i}` }));
 		const { items } = await runNodes(credentials, [node({ resource: 'client', operation: 'createMany', fields: mapped({ title: '={{ $json.title }}' }) }, { continueOnFail: true })], input);
 		expect(items).toHaveLength(120);
-		expect(calls('add.list').map((r) => (r.params.client as unknown[]).length)).toEqual([50, 50, 20]);
+		// The item without a title is refused by name before sending; the others go out 50 at a time.
+		expect(calls('add.list').map((r) => (r.params.client as unknown[]).length)).toEqual([50, 50, 19]);
 		expect(items[0].json.clid).toBeDefined();
-		expect(items[7].json.error).toMatch(/\[item 7\]$/);
+		expect(items[7].json).toMatchObject({ error: 'Field "fields.title": is mandatory to create a SalesMan client [item 7]', field: 'fields.title' });
 		expect(emulator.count('client')).toBe(119);
 	});
 
@@ -90,6 +102,19 @@ describe('writes', () => {
 		expect(after.person).toBe(before.person);
 		expect(after.tel).toBe(before.tel);
 		emulator.knobs.personFatalError = true;
+	});
+
+	it('Get reads a deal from its list (SalesMan answers deal info with null fields); an unknown deal is named', async () => {
+		const [clid] = emulator.seed('client', 1);
+		const dids = emulator.seed('deal', 15, { clids: [clid] });
+		const did = dids[3];
+		emulator.clearRequests();
+		const { items, error } = await runNodes(credentials, [node({ resource: 'deal', operation: 'get', recordId: String(did) })]);
+		expect(error).toBeUndefined();
+		expect(items[0].json).toMatchObject({ did, title: emulator.getRecord('deal', did)?.title, clid });
+		expect(calls().map((r) => [r.action, r.params.filter, r.params.order])).toEqual([['list', { did }, 'did']]);
+		const missing = await runNodes(credentials, [node({ resource: 'deal', operation: 'get', recordId: '999999' }, { continueOnFail: true })]);
+		expect(missing.items[0].json).toMatchObject({ code: '403' });
 	});
 
 	it('moves a deal to another stage, closes it, and hands it over', async () => {
