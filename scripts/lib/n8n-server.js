@@ -433,6 +433,16 @@ async function startN8n(opts) {
 		return res.id;
 	}
 
+	/**
+	 * The editor's "Test" button on a credential: n8n runs the credential type's test (its test request or the
+	 * node's credentialTest method) and answers { status: 'OK' | 'Error', message }.
+	 * @param {{ id: string, name: string, type: string, data: Record<string, unknown> }} cred
+	 * @returns {Promise<{ status: string, message: string }>}
+	 */
+	async function testCredential(cred) {
+		return request('POST', '/rest/credentials/test', { credentials: cred });
+	}
+
 	/** @returns {Promise<Array<{id:string,name:string,type:string}>>} */
 	async function listCredentials() {
 		return request('GET', '/rest/credentials');
@@ -592,6 +602,7 @@ async function startN8n(opts) {
 		rest: (/** @type {string} */ method, /** @type {string} */ p, /** @type {unknown} */ body) => request(method, p, body),
 		request,
 		createCredential,
+		testCredential,
 		listCredentials,
 		importWorkflow,
 		importWorkflows,
