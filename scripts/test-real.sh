@@ -8,6 +8,8 @@
 #   REAL_CRM_DIR=…        where the shared scripts are (default: ../shared/real-crm beside the project)
 #   REAL_FRESH=1          a clean install of both CRMs first (deletes their data under $REAL_ROOT)
 #   REAL_KEEP_RUNNING=1   leave the servers running afterwards (they are stopped when this script started them)
+#
+# `scripts/test-real.sh bench` (npm run bench:real) runs test/bench/real.bench.ts instead of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REAL_CRM_DIR="${REAL_CRM_DIR:-$(cd .. && pwd)/shared/real-crm}"
@@ -40,5 +42,10 @@ stop() {
 }
 trap stop EXIT
 
+if [ "${1:-}" = bench ]; then
+  rm -rf .bench && npx tsc -p tsconfig.bench.json
+  N8N_USER_FOLDER=$(mktemp -d) N8N_LOG_LEVEL=silent node .bench/test/bench/real.bench.js
+  exit
+fi
 npm run build
 npx jest --selectProjects real --runInBand "$@"

@@ -112,6 +112,18 @@ describe('persons, deals, tasks, history and leads on the real SalesMan', () => 
 		expect((listed.json.data as IDataObject[]).map((p) => p.person)).toEqual([name]);
 	});
 
+	it('person update is read-then-written whole; SalesMan saves it, answers a fatal page, and the node says so once', async () => {
+		const name = `${RUN} Olga Smirnova`;
+		await salesMan('person', { action: 'add', person: name, clid, tel: '+7 900 555-00-11' });
+		const pid = Number(((await salesMan('person', { action: 'list', word: name })).json.data as IDataObject[])[0].pid);
+		proxy.clear();
+		const { items } = await runNodes(credentials, [node({ resource: 'person', operation: 'update', recordId: String(pid), fields: mapped({ ptitle: 'CTO' }) }, { continueOnFail: true })]);
+		expect(items[0].json.error).toMatch(/did not confirm "SalesMan person update": the request may or may not have been carried out\. It was not sent again.*\[item 0\]$/);
+		expect(proxy.seen.map((r) => r.operation)).toEqual(['info', 'update']);
+		// Sent whole, so nothing was blanked: the name and phone are kept, the title changed.
+		expect(await info('person', pid)).toMatchObject({ pid, person: name, ptitle: 'CTO', tel: '+7 900 555-00-11' });
+	});
+
 	it('a deal is created, moved to another stage, closed with a sum, and its stages come from the live picker', async () => {
 		const steps = (await loadOptions(credentials, { resource: 'deal', operation: 'changeStage' }, 'loadOptions', 'getDealSteps', TYPE, 'salesManApi')) as Array<{ name: string; value: string }>;
 		expect(steps.length).toBeGreaterThan(1);
