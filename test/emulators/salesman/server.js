@@ -243,6 +243,10 @@ const dt = (v) => {
 const FATAL_TYPE = (/** @type {string} */ file, /** @type {number} */ line, /** @type {string} */ msg) =>
 	`<br />\n<b>Fatal error</b>:  Uncaught TypeError: ${msg} in /var/www/salesman/developer/v2/${file}:${line}\n` +
 	`Stack trace:\n#0 {main}\n  thrown in <b>/var/www/salesman/developer/v2/${file}</b> on line <b>${line}</b><br />\n`;
+/** A TypeError raised for a call from a developer/v2 script into a class method. */
+const FATAL_TYPE_CALLED = (/** @type {string} */ msg, /** @type {string} */ file, /** @type {number} */ line, /** @type {string} */ defined, /** @type {number} */ definedLine) =>
+	`<br />\n<b>Fatal error</b>:  Uncaught TypeError: ${msg}, called in /var/www/salesman/developer/v2/${file} on line ${line} and ` +
+	`defined in /var/www/salesman/${defined}:${definedLine}\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/salesman/${defined}</b> on line <b>${definedLine}</b><br />\n`;
 const FATAL_SQL = (/** @type {string} */ msg, /** @type {string} */ file) =>
 	`<br />\n<b>Fatal error</b>:  Uncaught mysqli_sql_exception: ${msg} in ` +
 	`/var/www/salesman/vendor/colshrapnel/safemysql/safemysql.class.php:466\nStack trace:\n` +
@@ -342,8 +346,18 @@ function createSalesManEmulator(options = {}) {
 	const loginOf = (/** @type {unknown} */ id) => userById(id)?.login ?? '';
 	const userIdByLogin = (/** @type {unknown} */ l) => userByLogin(l)?.iduser ?? 0;
 	const clientTitle = (/** @type {unknown} */ clid) => db.client.get(toInt(clid))?.title ?? '';
-	const personName = (/** @type {unknown} */ pid) => db.person.get(toInt(pid))?.person ?? '';
 	const dealTitle = (/** @type {unknown} */ did) => db.deal.get(toInt(did))?.title ?? '';
+	// inc/func.helpers.php, used by the info and list answers: an id > 0 that matches nothing reads '--не найден--'
+	// (a person: null), a person is shortened to its first two words, 0 reads ''.
+	const currentClient = (/** @type {unknown} */ clid) => (toInt(clid) > 0 ? clientTitle(clid) || '--не найден--' : '');
+	const currentDogovor = (/** @type {unknown} */ did) => (toInt(did) > 0 ? dealTitle(did) || '--не найден--' : '');
+	const currentPerson = (/** @type {unknown} */ pid) => {
+		if (toInt(pid) <= 0) return '';
+		const name = str(db.person.get(toInt(pid))?.person);
+		if (name === '') return null;
+		const words = name.split(' ').filter((w) => w !== '').map((w) => w.trim());
+		return `${words[0]} ${words[1] ?? ''}`;
+	};
 	const stepOf = (/** @type {unknown} */ idcategory) => STEPS.find((s) => s.idcategory === toInt(idcategory));
 	const customOf = (/** @type {'client'|'person'|'deal'} */ kind) => Object.keys(custom[kind] || {});
 	/** getStep(): a step by percent title or by id. @param {unknown} v */
@@ -496,7 +510,7 @@ function createSalesManEmulator(options = {}) {
 		for (const f of fields) {
 			if (f === 'clid') {
 				o.clid = toInt(p.clid);
-				o.client = clientTitle(p.clid);
+				o.client = currentClient(p.clid);
 			} else if (f === 'iduser') {
 				if (info) o.iduser = loginOf(p.iduser);
 				else {
@@ -533,11 +547,11 @@ function createSalesManEmulator(options = {}) {
 					break;
 				case 'clid':
 					o.clid = toInt(d.clid);
-					o.clientTitle = clientTitle(d.clid);
+					o.clientTitle = currentClient(d.clid);
 					break;
 				case 'payer':
 					o.payer = toInt(d.payer);
-					o.payerTitle = clientTitle(d.payer);
+					o.payerTitle = currentClient(d.payer);
 					break;
 				case 'step': {
 					const s = stepOf(d.idcategory);
@@ -593,10 +607,10 @@ function createSalesManEmulator(options = {}) {
 			tid: String(t.tid), datum: t.datum, totime: t.totime, title: t.title ?? null, des: t.des ?? null, tip: t.tip,
 			active: t.active, priority: String(t.priority ?? '0'), speed: String(t.speed ?? '0'), iduser: toInt(t.iduser),
 			user: loginOf(t.iduser), autor: toInt(t.autorShown ?? 0), autorlogin: loginOf(t.autorShown ?? 0),
-			clid: toInt(t.clid), client: clientTitle(t.clid),
+			clid: toInt(t.clid), client: currentClient(t.clid),
 		};
-		if (withPerson) o.person = str(t.pid).split(/[;,]/).map((p) => ({ pid: toInt(p), person: personName(p) }));
-		Object.assign(o, { did: toInt(t.did), dogovor: dealTitle(t.did), readonly: t.readonly ?? 'no', day: t.day ?? null,
+		if (withPerson) o.person = str(t.pid).split(/[;,]/).map((p) => ({ pid: toInt(p), person: currentPerson(p) }));
+		Object.assign(o, { did: toInt(t.did), dogovor: currentDogovor(t.did), readonly: t.readonly ?? 'no', day: t.day ?? null,
 			status: String(t.status ?? '0') });
 		return o;
 	}
@@ -604,9 +618,9 @@ function createSalesManEmulator(options = {}) {
 	function historyRow(h) {
 		return {
 			cid: h.cid, datum: h.datum, content: str(h.des).replace(/\r?\n/g, '<br />\n'), tip: h.tip, iduser: toInt(h.iduser),
-			user: loginOf(h.iduser), clid: toInt(h.clid), client: clientTitle(h.clid),
-			person: str(h.pid).split(';').map((p) => ({ pid: toInt(p), person: personName(p) })),
-			did: toInt(h.did), dogovor: dealTitle(h.did),
+			user: loginOf(h.iduser), clid: toInt(h.clid), client: currentClient(h.clid),
+			person: str(h.pid).split(';').map((p) => ({ pid: toInt(p), person: currentPerson(p) })),
+			did: toInt(h.did), dogovor: currentDogovor(h.did),
 		};
 	}
 	const LEAD_STATUS = ['Открыт', 'В работе', 'Обработан', 'Закрыт'];
@@ -615,9 +629,10 @@ function createSalesManEmulator(options = {}) {
 		return {
 			id: l.id, datum: l.datum, datum_do: l.datum_do ?? null, email: l.email ?? null, phone: l.phone ?? null,
 			site: l.site ?? null, company: l.company ?? null, city: l.city ?? null, country: l.country ?? null,
-			content: l.description ?? null, clid: toInt(l.clid), client: toInt(l.clid) ? clientTitle(l.clid) : null,
-			pid: toInt(l.pid), person: toInt(l.pid) ? personName(l.pid) : null, did: toInt(l.did),
-			deal: toInt(l.did) ? dealTitle(l.did) : null, user: toInt(l.iduser),
+			// lead list joins the client, person and deal tables: a missing one reads null
+			content: l.description ?? null, clid: toInt(l.clid), client: db.client.get(toInt(l.clid))?.title ?? null,
+			pid: toInt(l.pid), person: db.person.get(toInt(l.pid))?.person ?? null, did: toInt(l.did),
+			deal: db.deal.get(toInt(l.did))?.title ?? null, user: toInt(l.iduser),
 			userName: toInt(l.iduser) ? userById(l.iduser)?.title ?? '' : 'Не определен', status: toInt(l.status),
 			statusName: LEAD_STATUS[toInt(l.status)] ?? '', rezult: l.rezult ?? null, rezultName: '',
 			clientpath: String(toInt(l.clientpath)), clientpathName: null, uids: [],
@@ -634,8 +649,8 @@ function createSalesManEmulator(options = {}) {
 		return Object.assign(o, {
 			statusName: LEAD_STATUS[toInt(l.status)] ?? '', rezultName: null, clientpathName: '',
 			userName: toInt(l.iduser) ? userById(l.iduser)?.title ?? null : null,
-			client: toInt(l.clid) ? clientTitle(l.clid) : null, person: toInt(l.pid) ? personName(l.pid) : null,
-			deal: toInt(l.did) ? dealTitle(l.did) : null,
+			client: toInt(l.clid) ? currentClient(l.clid) : null, person: toInt(l.pid) ? currentPerson(l.pid) : null,
+			deal: toInt(l.did) ? currentDogovor(l.did) : null,
 		});
 	}
 
@@ -766,7 +781,14 @@ function createSalesManEmulator(options = {}) {
 	}
 	function personUpdate(/** @type {Record<string, any>} */ p, /** @type {number} */ iduser1, /** @type {Promise<void>[]} */ waits) {
 		const r = db.person.get(toInt(p.pid));
-		if (!r) return { result: 'Error', error: { code: 403, text: 'Контакт не найден' } };
+		if (!r) {
+			if (!knobs.personFatalError) return { result: 'Error', error: { code: 403, text: 'Контакт не найден' } };
+			// Person::fullupdate compares with an empty old record: it logs a change, updates no row and fires the
+			// event (observed: the history entry of an unknown pid is there, and the answer is the usual fatal page)
+			addHistory({ iduser: iduser1, pid: String(toInt(p.pid)), clid: toInt(p.clid), des: 'Изменены данные контакта', tip: 'ЛогCRM' });
+			fire('person.edit', { pid: toInt(p.pid), autor: iduser1, newparam: {} }, iduser1, waits);
+			return { result: 'Успешно', data: toInt(p.pid) };
+		}
 		const allowed = PERSON_WRITABLE();
 		/** @type {Record<string, any>} */
 		const changed = {};
@@ -785,6 +807,8 @@ function createSalesManEmulator(options = {}) {
 			set(k, k === 'clid' || k === 'iduser' ? toInt(v) : cleanVal(v) ?? '');
 		}
 		if (!blank(p.user)) r.iduser = userIdByLogin(p.user);
+		// a change is written to the history (doLogger, tip ЛогCRM), with the person and its client
+		if (Object.keys(changed).length) addHistory({ iduser: iduser1, pid: String(r.pid), clid: toInt(r.clid), des: 'Изменены данные контакта', tip: 'ЛогCRM' });
 		r.date_edit = stamp();
 		r.editor = iduser1;
 		changed.date_edit = r.date_edit;
@@ -792,16 +816,32 @@ function createSalesManEmulator(options = {}) {
 		fire('person.edit', { pid: r.pid, autor: iduser1, newparam: changed }, iduser1, waits);
 		return { result: 'Успешно', data: r.pid };
 	}
+	/**
+	 * Person::delete: refused while a deal names the person; otherwise every history entry and task that lists
+	 * the pid loses it, and is deleted when nothing else (client, deal, another person) holds it. This runs for an
+	 * unknown pid too (observed: the history left by updating an unknown pid is counted).
+	 */
 	function personDelete(/** @type {unknown} */ id, /** @type {number} */ iduser1, /** @type {Promise<void>[]} */ waits) {
 		const pid = toInt(id);
+		if ([...db.deal.values()].some((d) => toInt(d.pid) === pid)) {
+			return { result: 'Контакт не удален', error: 'Внимание: К сожалению Удаление записи не возможно. Причина - Имеются связанные записи - Сделки.', data: pid };
+		}
 		let hist = 0;
 		let tasks = 0;
-		if (db.person.has(pid)) {
-			for (const [k, h] of db.history) if (str(h.pid).split(';').map(toInt).includes(pid)) { db.history.delete(k); hist++; }
-			for (const [k, t] of db.task) if (str(t.pid).split(';').map(toInt).includes(pid)) { db.task.delete(k); tasks++; }
-			for (const c of db.client.values()) if (toInt(c.pid) === pid) c.pid = 0;
-			db.person.delete(pid);
+		for (const [table, map] of /** @type {const} */ ([['history', db.history], ['task', db.task]])) {
+			for (const [k, row] of map) {
+				const pids = str(row.pid).split(';').map((x) => x.trim()).filter((x) => x !== '');
+				if (!pids.includes(String(pid))) continue;
+				const rest = pids.filter((x) => x !== String(pid));
+				if (toInt(row.clid) < 1 && toInt(row.did) < 1 && rest.length === 0) map.delete(k);
+				else row.pid = rest.join(';');
+				if (table === 'history') hist++;
+				else tasks++;
+			}
 		}
+		for (const c of db.client.values()) if (toInt(c.pid) === pid) c.pid = 0;
+		for (const l of db.lead.values()) if (toInt(l.pid) === pid) l.pid = 0;
+		db.person.delete(pid);
 		fire('person.delete', { pid, autor: iduser1 }, iduser1, waits);
 		return {
 			message: `Успешно: Контакт удален. Также удалено ${hist} записи истории активностей. Удалено ${tasks} записей напоминаний. Удалено 0 файлов.\n\t\t\t`,
@@ -844,29 +884,62 @@ function createSalesManEmulator(options = {}) {
 			kol_fact: 0, dog_num: 0, ...newparam, clid: toInt(newparam.clid), kol: Number.parseFloat(str(newparam.kol)) || 0 };
 		for (const f of customOf('deal')) if (!(f in d)) d[f] = null;
 		db.deal.set(did, d);
+		// Deal::add writes "Добавлена сделка" to the client's history, without the deal's id (observed: deleting the
+		// client later counts it)
+		addHistory({ iduser: iduser1, clid: toInt(d.clid), des: 'Добавлена сделка', tip: 'СобытиеCRM' });
 		fire('deal.add', { did, autor: iduser1, userUID: '', newparam }, iduser1, waits);
 		return { result: 'Успешно', data: did };
 	}
+	/** pre_format(): spaces dropped, ',' -> '.', then a float. @param {unknown} v */
+	const preFormat = (v) => Number.parseFloat(untag(str(v).replace(/ /g, '')).replace(/,/g, '.')) || 0;
+	/**
+	 * deal.php update -> Deal::fullupdate(fromapi): only the fields of dealFields() that are sent (content, adres,
+	 * step and user are not among them), and only when one of them changes. kol and marga do not count as a change
+	 * unless a title is sent too, so a deal update of the amount alone answers 302 and changes nothing (observed).
+	 * When something changes, marga is rewritten from the request (0 when not sent) and pid too.
+	 */
 	function dealUpdate(/** @type {Record<string, any>} */ p, /** @type {number} */ iduser1, /** @type {Promise<void>[]} */ waits) {
-		const d = db.deal.get(toInt(p.did));
-		if (!d) {
-			if (blank(p.did) && blank(p.uid)) return { result: 'Error', error: { code: 403, text: 'Сделка с указанным did не найдена в пределах аккаунта указанного пользователя.' } };
-			return { result: 'Error', error: { code: 403, text: 'Сделка с указанным did не найдена в пределах аккаунта указанного пользователя.' } };
+		const d = toInt(p.did) > 0 ? db.deal.get(toInt(p.did)) : blank(p.uid) ? undefined : [...db.deal.values()].find((x) => str(x.uid) === untag(p.uid));
+		if (!d) return { result: 'Error', error: { code: 403, text: 'Сделка с указанным did не найдена в пределах аккаунта указанного пользователя.' } };
+		const params = { ...p };
+		delete params.step;
+		delete params.idcategory;
+		if ('pid_list' in params) params.pid_list = str(params.pid_list).replace(/,/g, ';');
+		if (!('clid' in params) && toInt(params.payer) > 0) params.clid = toInt(params.payer);
+		else if (!('payer' in params) && toInt(params.clid) > 0) params.payer = toInt(params.clid);
+		params.marga = preFormat(params.marg ?? params.marga);
+		if (!('pid_list' in params)) params.pid_list = '';
+		if (!('coid1' in params)) params.coid1 = '';
+		const fields = ['uid', 'clid', 'title', 'mcid', 'iduser', 'datum_plan', 'dog_num', 'tip', 'direction', 'payer', 'kol', 'marga',
+			...customOf('deal'), 'datum_start', 'datum_end', 'coid1', 'pid_list', 'calculate', 'idcourse', 'idcurrency'];
+		/** @type {Record<string, any>} */
+		const next = {};
+		for (const f of fields) {
+			if (!(f in params)) continue;
+			const v = params[f];
+			switch (f) {
+				case 'title': next[f] = untag(v); break;
+				case 'payer': next[f] = toInt(v) < 1 ? toInt(params.clid) : toInt(v); break;
+				case 'mcid': case 'idcourse': case 'idcurrency': next[f] = Math.max(0, toInt(v)); break;
+				case 'kol': case 'marga': next[f] = preFormat(v); break;
+				case 'direction': next[f] = toInt(v) || 1; break;
+				case 'tip': next[f] = toInt(v) || 6; break;
+				case 'clid': case 'iduser': case 'dog_num': next[f] = toInt(v); break;
+				default: next[f] = fieldClean(Array.isArray(v) ? v.join(f === 'pid_list' || f === 'coid1' ? ';' : ', ') : v);
+			}
 		}
 		/** @type {Record<string, any>} */
 		const newparam = {};
-		const allowed = DEAL_WRITABLE();
-		let first = true;
-		for (const [k, v] of Object.entries(p)) {
-			if (!allowed.has(k) || k === 'did') continue;
-			const nv = k === 'title' ? untag(v) : k === 'pid_list' ? str(v).replace(/,/g, ';') : FLOAT.has(k) ? Number.parseFloat(str(v)) || 0 : str(v);
-			if (str(nv) !== str(d[k])) newparam[k] = nv;
-			d[k] = INT.has(k) ? toInt(nv) : nv;
-			if (first && !('pid_list' in p)) newparam.pid_list = '';
-			first = false;
+		for (const [k, v] of Object.entries(next)) {
+			if (k === 'kol' || k === 'marga') continue;
+			if (str(v) !== str(d[k])) newparam[k] = v;
 		}
-		if (!blank(p.user)) d.iduser = userIdByLogin(p.user);
+		if ('title' in params && params.calculate !== 'yes' && !blank(params.kol) && preFormat(params.kol) !== Number(d.kol)) newparam.kol = preFormat(params.kol);
+		if (!Object.keys(newparam).length) return { result: 'Данные корректны, но идентичны имеющимся.', data: d.did, error: { code: 302 } };
+		Object.assign(d, next);
 		d.datum_izm = today();
+		d.pid = toInt(params.pid) < 1 ? 0 : toInt(params.pid);
+		addHistory({ iduser: iduser1, did: d.did, clid: toInt(params.clid), pid: toInt(params.pid) ? String(toInt(params.pid)) : null, des: 'Изменены данные сделки', tip: 'ЛогCRM' });
 		fire('deal.edit', { did: d.did, autor: iduser1, newparam }, iduser1, waits);
 		return { result: 'Готово', data: d.did };
 	}
@@ -985,7 +1058,6 @@ function createSalesManEmulator(options = {}) {
 					}
 					case 'info': {
 						const fields = pickFields(clientFields(), p.fields);
-						if (blank(p.uid) && blank(p.clid) && blank(p.inn)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры поиска клиента - clid, uid или inn' } };
 						let c = !blank(p.uid) ? [...db.client.values()].find((x) => str(x.uid) === str(p.uid)) : db.client.get(toInt(p.clid));
 						if (!c && toInt(p.clid) > 0) return { result: 'Error', error: { code: 403, text: 'Клиент не найден в пределах аккаунта указанного пользователя.' } };
 						if (c) return { data: clientInfo(c, fields) };
@@ -1002,8 +1074,16 @@ function createSalesManEmulator(options = {}) {
 						});
 					case 'update':
 						return clientUpdate(p, iduser1, waits);
-					case 'delete':
-						return clientDelete(p.clid, iduser1, waits);
+					case 'delete': {
+						// Client::delete(int $clid): PHP refuses what is not an integer (observed for a missing clid)
+						const v = p.clid;
+						const type = v === undefined || v === null ? 'null' : Array.isArray(v) || typeof v === 'object' ? 'array'
+							: typeof v === 'string' && !/^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? 'string' : '';
+						if (type) {
+							throw new Fatal(FATAL_TYPE_CALLED(`Salesman\\Client::delete(): Argument #1 ($clid) must be of type int, ${type} given`, 'client.php', 667, 'inc/class/Client.php', 1317));
+						}
+						return clientDelete(v, iduser1, waits);
+					}
 				}
 				break;
 			case 'person':
@@ -1151,7 +1231,7 @@ function createSalesManEmulator(options = {}) {
 						d.idcategory = step;
 						d.datum_izm = today();
 						const text = `Этап сделки изменен на ${nw}%. Предыдущий этап ${old}%.`;
-						addHistory({ iduser: iduser1, did: d.did, clid: d.clid, des: text });
+						addHistory({ iduser: iduser1, did: d.did, des: text });
 						fire('deal.change.step', { did: d.did, autor: iduser1, stepNew: nw, reason: untag(p.reason), comment: untag(p.comment) }, iduser1, waits);
 						return { result: text, data: d.did };
 					}
@@ -1179,7 +1259,9 @@ function createSalesManEmulator(options = {}) {
 						return { result: 'Ok', data: `Сделка закрыта со статусом ${status}` };
 					}
 					case 'change.user': {
-						const d = toInt(p.did) > 0 ? db.deal.get(toInt(p.did)) : blank(p.uid) ? undefined : [...db.deal.values()].find((x) => str(x.uid) === untag(p.uid));
+						// no did and no uid: the lookup's WHERE starts with "and" (observed SQL error page)
+						if (toInt(p.did) <= 0 && blank(p.uid)) throw new Fatal(FATAL_SQL("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'and iduser IN (1) and identity = '1'' at line 1", 'deal.php(1196)'));
+						const d = toInt(p.did) > 0 ? db.deal.get(toInt(p.did)) : [...db.deal.values()].find((x) => str(x.uid) === untag(p.uid));
 						if (blank(p.did)) return { result: 'Error', error: { code: 406, text: 'Отсутствуют параметры - did сделки' } };
 						if (!d) return { result: 'Error', error: { code: 403, text: 'Сделка с указанным did не найдена в пределах аккаунта указанного пользователя.' } };
 						const newuser = blank(p.user) ? iduser1 : userIdByLogin(p.user);
@@ -1195,10 +1277,12 @@ function createSalesManEmulator(options = {}) {
 							for (const r of db.person.values()) if (toInt(r.clid) === toInt(d.clid)) r.iduser = newuser;
 							personMsg = 'Контакты переведены';
 						}
+						addHistory({ iduser: iduser1, did: d.did, des: `Смена Ответственного: ${userById(olduser)?.title ?? ''}&rarr;${userById(newuser)?.title ?? ''}. Причина: ${untag(p.comment)}. Изменил: ${userById(iduser1)?.title ?? ''}` });
 						fire('deal.change.user', { did: d.did, autor: iduser1, newuser, olduser, comment: untag(p.comment) }, iduser1, waits);
 						return { result: `Успешно. ${clientMsg}<br>${personMsg}`, data: d.did };
 					}
 					case 'delete': {
+						if (toInt(p.did) <= 0 && blank(p.uid)) throw new Fatal(FATAL_SQL("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'and iduser IN (1) and identity = '1'' at line 1", 'deal.php(1271)'));
 						if (blank(p.did)) return { result: 'Error', error: { code: 406, text: 'Отсутствуют параметры - did сделки' } };
 						const d = db.deal.get(toInt(p.did));
 						if (!d) return { result: 'Error', error: { code: 403, text: 'Сделка с указанным did не найдена в пределах аккаунта указанного пользователя.' } };
@@ -1233,7 +1317,7 @@ function createSalesManEmulator(options = {}) {
 					case 'add': {
 						const id = ++seq.lead;
 						/** @type {Record<string, any>} */
-						const l = { id, datum: stamp(), status: 0, rezult: 0, iduser: 0, clientpath: 0, pid: 0, clid: 0, did: 0, partner: 0 };
+						const l = { id, datum: stamp(), status: 0, rezult: null, iduser: 0, clientpath: 0, pid: 0, clid: 0, did: 0, partner: 0 };
 						for (const c of COLUMNS.lead) if (!(c in l) && c !== 'identity') l[c] = null;
 						for (const [k, v] of Object.entries(p)) if (COLUMNS.lead.includes(k) && !['id', 'datum', 'identity'].includes(k)) l[k] = blank(v) ? null : untag(v);
 						if (!blank(p.user)) l.iduser = userIdByLogin(p.user);
@@ -1281,6 +1365,7 @@ function createSalesManEmulator(options = {}) {
 					}
 					case 'info': {
 						const t = db.task.get(toInt(p.id));
+						if (!t && blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - id напоминания' } };
 						if (!t) return { result: 'Error', error: { code: '403', text: 'Напоминание с указанным id не найдено в пределах аккаунта указанного пользователя.' } };
 						return { data: taskRow(t) };
 					}
@@ -1300,27 +1385,49 @@ function createSalesManEmulator(options = {}) {
 						return { result: 'Успешно', data: tid };
 					}
 					case 'update': {
+						if (blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - tid напоминания' } };
 						const t = db.task.get(toInt(p.id));
-						if (!t) return { result: 'Error', error: { code: '403', text: 'Напоминание с указанным id не найдено в пределах аккаунта указанного пользователя.' } };
-						for (const k of ['datum', 'totime', 'title', 'des', 'tip', 'priority', 'speed', 'clid', 'pid', 'did', 'readonly', 'day']) {
-							if (k in p) t[k] = ['clid', 'did'].includes(k) ? toInt(p[k]) : k === 'title' || k === 'tip' ? untag(p[k]) : str(p[k]);
-						}
-						if (!blank(p.user)) t.iduser = userIdByLogin(p.user);
+						if (!t) return { result: 'Error', error: { code: 403, text: 'Напоминание не найдено.' } };
+						// Todo::edit rewrites the whole task (observed): agenda and day are cleared, priority and speed go to
+						// 0, readonly to 'no' and active to 'yes' unless sent; title, dates, type, client, deal and persons
+						// keep their value unless sent non-empty.
+						const keep = (/** @type {string} */ k, /** @type {unknown} */ v) => {
+							if (!blank(v) && str(v) !== '0') t[k] = v;
+						};
+						keep('title', untag(p.title));
+						keep('datum', untag(p.datum));
+						keep('totime', untag(p.totime));
+						if ('tip' in p) t.tip = blank(p.tip) ? 'Задача' : untag(p.tip);
+						if (toInt(p.clid) > 0) t.clid = toInt(p.clid);
+						if (toInt(p.did) > 0) t.did = toInt(p.did);
+						keep('pid', str(p.pid).replace(/,/g, ';'));
+						t.des = untag(p.des);
+						t.day = untag(p.day);
+						t.priority = blank(p.priority) ? '0' : String(toInt(p.priority));
+						t.speed = blank(p.speed) ? '0' : String(toInt(p.speed));
+						t.readonly = blank(p.readonly) ? 'no' : str(p.readonly);
+						t.active = blank(p.active) ? 'yes' : str(p.active);
+						t.iduser = blank(p.user) ? iduser1 : userIdByLogin(p.user);
+						t.autorShown = blank(p.user) ? 0 : iduser1;
 						fire('task.edit', { id: t.tid, autor: 0 }, iduser1, waits);
 						return { result: 'Успешно', data: t.tid };
 					}
 					case 'doit': {
 						const t = db.task.get(toInt(p.id));
-						if (!t) return { result: 'Error', error: { code: '403', text: 'Напоминание с указанным id не найдено в пределах аккаунта указанного пользователя.' } };
+						if (blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - tid напоминания' } };
+						if (!t) return { result: 'Error', error: { code: 403, text: 'Напоминание не найдено.' } };
 						t.active = 'no';
-						t.status = str(p.status || '1');
-						const hid = addHistory({ iduser: iduser1, clid: t.clid, pid: t.pid || null, did: t.did, des: blank(p.des) ? t.title : fieldClean(p.des), tip: t.tip });
+						t.status = str(p.status ?? '1');
+						// Todo::doit: the history entry carries `description` (or a fixed text) and the task's type
+						const hid = addHistory({ iduser: iduser1, clid: t.clid, pid: t.pid || null, did: t.did,
+							des: blank(p.description) ? 'Выполнено напоминание' : untag(p.description), tip: blank(p.tip) ? t.tip : p.tip });
 						fire('task.doit', { id: t.tid, autor: iduser1 }, iduser1, waits);
 						return { result: 'Успешно', data: t.tid, message: 'Добавлена Активность', historyID: hid };
 					}
 					case 'delete': {
+						if (blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - tid напоминания' } };
 						const t = db.task.get(toInt(p.id));
-						if (!t) return { result: 'Error', error: { code: '403', text: 'Напоминание с указанным id не найдено в пределах аккаунта указанного пользователя.' } };
+						if (!t) return { result: 'Error', error: { code: 403, text: 'Напоминание не найдено.' } };
 						db.task.delete(t.tid);
 						return { result: 'Успешно', data: t.tid, message: 'Запись удалена' };
 					}
@@ -1355,16 +1462,35 @@ function createSalesManEmulator(options = {}) {
 					}
 					case 'info': {
 						const h = db.history.get(toInt(p.id));
-						if (!h) return { result: 'Error', error: { code: 403, text: 'Запись не найдена' } };
+						if (!h && blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - id напоминания' } };
+						if (!h) return { result: 'Error', error: { code: '403', text: 'Не найдено в пределах аккаунта указанного пользователя.' } };
 						return { data: historyRow(h) };
 					}
 					case 'add':
 						return historyAdd(p, iduser1);
-					case 'add.list':
-						return phpValues(p.list).map((it) => historyAdd(it && typeof it === 'object' ? it : {}, iduser1));
+					case 'add.list': {
+						// history.php reuses one $res for every item: an item keeps the keys the item before it set (observed)
+						/** @type {Record<string, any>} */
+						const res = {};
+						const iduser = blank(p.user) ? iduser1 : userIdByLogin(p.user);
+						return phpValues(p.list).map((raw) => {
+							const it = raw && typeof raw === 'object' ? raw : {};
+							if (!blank(it.content)) {
+								res.result = 'Успешно';
+								res.data = addHistory({ iduser: blank(it.user) ? iduser : userIdByLogin(it.user), clid: toInt(it.clid),
+									pid: historyPids(it.pid), did: toInt(it.did), datum: historyDatum(blank(it.datum) ? stamp() : str(it.datum)),
+									des: str(it.content), tip: it.tip ?? null });
+							} else {
+								res.result = 'Error';
+								res.error = { code: 405, text: 'Отсутствуют параметры - Заголовок' };
+							}
+							return { ...res };
+						});
+					}
 					case 'delete': {
 						const h = db.history.get(toInt(p.id));
-						if (!h) return { result: 'Error', error: { code: 403, text: 'Запись не найдена' } };
+						if (blank(p.id)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры - cid записи' } };
+						if (!h) return { result: 'Error', error: { code: 403, text: 'Запись не найдена.' } };
 						db.history.delete(h.cid);
 						return { result: 'Успешно' };
 					}
@@ -1397,13 +1523,27 @@ function createSalesManEmulator(options = {}) {
 		}
 		return tips;
 	};
+	/** The history pid list: ',' -> ';', blanks dropped. @param {unknown} pid */
+	const historyPids = (pid) => {
+		const list = phpValues(Array.isArray(pid) ? pid : str(pid).split(/[;,]/)).map((x) => str(x).trim()).filter((x) => x !== '');
+		return list.length ? list.join(';') : null;
+	};
+	/**
+	 * history.php stores `datum . ' ' . HH:MM(now)` in a DATETIME: a date alone gets the current time, a full
+	 * date-time keeps its own, nothing at all is the zero date (observed).
+	 * @param {string} datum
+	 */
+	const historyDatum = (datum) => {
+		const m = /^(\d{4}-\d{2}-\d{2})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?/.exec(`${datum} ${stamp().slice(11, 16)}`);
+		if (!m) return '0000-00-00 00:00:00';
+		return `${m[1]} ${(m[2] ?? '00').padStart(2, '0')}:${m[3] ?? '00'}:${m[4] ?? '00'}`;
+	};
 	function historyAdd(/** @type {Record<string, any>} */ p, /** @type {number} */ iduser1) {
-		const content = p.content ?? p.des;
-		if (blank(content)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры' } };
-		const cid = addHistory({ datum: blank(p.datum) ? '0000-00-00 00:00:00' : dt(p.datum), des: str(content),
+		// a record to attach it to (client, person or deal) and a content are both required
+		if ((blank(p.clid) && blank(p.pid) && blank(p.did)) || blank(p.content)) return { result: 'Error', error: { code: 405, text: 'Отсутствуют параметры' } };
+		const cid = addHistory({ datum: historyDatum(str(p.datum)), des: str(p.content),
 			tip: blank(p.tip) ? 'Событие' : untag(p.tip), iduser: blank(p.user) ? iduser1 : userIdByLogin(p.user),
-			clid: toInt(p.clid), pid: blank(p.pid) ? null : phpValues(Array.isArray(p.pid) ? p.pid : str(p.pid).split(/[;,]/)).join(';'),
-			did: toInt(p.did) });
+			clid: toInt(p.clid), pid: historyPids(p.pid), did: toInt(p.did) });
 		return { result: 'Успешно', data: cid };
 	}
 
@@ -1434,6 +1574,8 @@ function createSalesManEmulator(options = {}) {
 		let LOGIN;
 		/** @type {LoggedRequest['authStyle']} */
 		let authStyle = 'query';
+		/** what developer/v2/logger.php, included after the answer is printed, adds to it (PHP fatal error) */
+		let epilogue = '';
 		if (jsonMode) {
 			let parsed = null;
 			try {
@@ -1442,6 +1584,12 @@ function createSalesManEmulator(options = {}) {
 				parsed = null;
 			}
 			params = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+			if (!parsed || typeof parsed !== 'object') {
+				// json_decode gave no array: array_merge([...], $params) in logger.php is a TypeError (observed)
+				const type = parsed === null ? 'null' : typeof parsed === 'string' ? 'string' : typeof parsed === 'boolean' ? 'bool'
+					: Number.isInteger(parsed) ? 'int' : 'float';
+				epilogue = FATAL_TYPE('logger.php', 34, `array_merge(): Argument #2 must be of type array, ${type} given`);
+			}
 			APIKEY = 'apikey' in raw ? raw.apikey : raw.Apikey;
 			LOGIN = 'login' in raw ? raw.login : raw.Login;
 			authStyle = 'headers';
@@ -1492,11 +1640,14 @@ function createSalesManEmulator(options = {}) {
 		// auth: 400 (key) -> 401 (user) -> 402 (action)
 		const keyOk = APIKEY !== undefined && APIKEY !== null && str(APIKEY) === apiKey;
 		const user = keyOk ? userByLogin(LOGIN) : undefined;
-		if (!keyOk && knobs.authCodes === 'source') return sendJson(res, { result: 'Error', error: { code: 400, text: 'Не верный API key' } });
-		if (!user) return sendJson(res, { result: 'Error', error: { code: 401, text: 'Неизвестный пользователь' } });
+		if (!keyOk && knobs.authCodes === 'source') return sendJson(res, { result: 'Error', error: { code: 400, text: 'Не верный API key' } }, epilogue);
+		if (!user) return sendJson(res, { result: 'Error', error: { code: 401, text: 'Неизвестный пользователь' } }, epilogue);
 		if (!ACTIONS[/** @type {'client'} */ (method)].includes(action)) {
-			if (method === 'lead') return sendJson(res, { result: 'Error', error: { code: 402, text: 'Не известный метод' } });
-			return sendJson(res, { error: { code: 402, text: 'Неизвестный метод' } });
+			// each developer/v2/*.php words it its own way
+			if (method === 'lead') return sendJson(res, { result: 'Error', error: { code: 402, text: 'Не известный метод' } }, epilogue);
+			if (method === 'guides') return sendJson(res, { result: 'Error', error: { code: 402, text: 'Неизвестный метод' } }, epilogue);
+			if (method === 'user') return sendJson(res, { result: 'Error', error: { code: '402', text: 'Неизвестный метод' } }, epilogue);
+			return sendJson(res, { error: { code: 402, text: 'Неизвестный метод' } }, epilogue);
 		}
 		/** @type {Promise<void>[]} */
 		const waits = [];
@@ -1512,13 +1663,13 @@ function createSalesManEmulator(options = {}) {
 			throw e;
 		}
 		if (knobs.webhookMode === 'sync') await Promise.all(waits);
-		sendJson(res, out);
+		sendJson(res, out, epilogue);
 	}
 
-	/** @param {http.ServerResponse} res @param {unknown} obj */
-	function sendJson(res, obj) {
+	/** @param {http.ServerResponse} res @param {unknown} obj @param {string} [epilogue] text printed after the JSON */
+	function sendJson(res, obj, epilogue = '') {
 		const text = phpJson(Array.isArray(obj) || (obj && typeof obj === 'object' && Object.keys(obj).length) ? obj : []);
-		sendRaw(res, 200, text);
+		sendRaw(res, 200, text + epilogue);
 	}
 	/** @param {http.ServerResponse} res @param {number} status @param {string} text */
 	function sendRaw(res, status, text) {
