@@ -4,6 +4,7 @@
  */
 import * as http from 'http';
 import { randomUUID } from 'crypto';
+import * as querystring from 'querystring';
 import { Credentials, ExecutionLifecycleHooks, HookContext, LoadOptionsContext, PollContext, WebhookContext, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
@@ -23,7 +24,7 @@ import type {
 	IConnections,
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
-import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
+import { createRunExecutionData, jsonParse, NodeHelpers, sanitizeXmlName, Workflow } from 'n8n-workflow';
 import { AmoCrmApi } from '../../credentials/AmoCrmApi.credentials';
 import { AmoCrm } from '../../nodes/AmoCrm/AmoCrm.node';
 import { AmoCrmTrigger } from '../../nodes/AmoCrm/AmoCrmTrigger.node';
@@ -242,6 +243,70 @@ export interface Delivery {
 	/** The items the trigger emitted (an execution would start), or undefined when it refused or ignored. */
 	items?: IDataObject[];
 	response?: unknown;
+	/** What webhook() threw: n8n answers 500 and records a failed execution. */
+	crash?: string;
+	/** n8n refused the request before the node ran (its body parser), with this status. */
+	refusedByN8n?: boolean;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const qs = require('qs') as { parse: (text: string, options: { allowPrototypes: boolean }) => IDataObject };
+const xml2js = require('xml2js') as { Parser: new (options: IDataObject) => { parseStringPromise: (text: string) => Promise<unknown> } };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** n8n's largest request body: N8N_PAYLOAD_SIZE_MAX (16 MiB by default), in bytes. */
+export const N8N_PAYLOAD_SIZE_MAX = 16 * 1024 * 1024;
+
+/** The text fields of a multipart/form-data body, as formidable gives them to n8n (files are not needed here). */
+function multipartFields(raw: Buffer, contentType: string): IDataObject {
+	const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+	const fields: IDataObject = {};
+	if (!boundary) return fields;
+	for (const part of raw.toString('latin1').split(`--${boundary[1] ?? boundary[2]}`)) {
+		const split = part.indexOf('\r\n\r\n');
+		if (split < 0) continue;
+		const name = /name="([^"]*)"/i.exec(part.slice(0, split))?.[1];
+		if (name !== undefined && !/filename=/i.test(part.slice(0, split))) fields[name] = Buffer.from(part.slice(split + 4).replace(/\r\n$/, ''), 'latin1').toString('utf8');
+	}
+	return fields;
+}
+
+/**
+ * How n8n 2.41.1 reads a request to a version-1 trigger's webhook, before the node runs (middlewares/body-parser.js
+ * `parseBody`, webhooks/webhook-helpers.js `parseRequestBody`; express 5 with `query parser: extended`, i.e. qs with
+ * allowPrototypes): the content type is the header up to ";", lower-cased; application/json is parsed (invalid →
+ * 422 "Failed to parse request body", no execution), x-www-form-urlencoded through querystring (≤ 1000 keys),
+ * text/plain is a string, XML goes through xml2js, multipart/form-data becomes `{ data, files }`; an empty body or
+ * any other type leaves the body undefined (express 5 initializes none). The raw bytes stay on the request (not for
+ * multipart, which n8n streams into formidable).
+ */
+export async function parseRequestLikeN8n(
+	headers: http.IncomingHttpHeaders,
+	url: string,
+	raw: Buffer,
+): Promise<{ body: unknown; rawBody?: Buffer; query: IDataObject } | { refused: number; message: string }> {
+	const query = qs.parse(new URL(url, 'http://localhost').search.slice(1), { allowPrototypes: true });
+	const header = headers['content-type'];
+	const type = header ? header.split(';')[0].toLowerCase() : undefined;
+	// raw-body's "request entity too large" is not one of n8n's response errors: n8n answers it with its generic 500.
+	if (raw.length > N8N_PAYLOAD_SIZE_MAX) return { refused: 500, message: 'There was a problem executing the workflow' };
+	if (type === 'multipart/form-data') return { body: { data: multipartFields(raw, String(header)), files: {} }, query };
+	if (type?.startsWith('multipart/')) return { body: {}, query };
+	let body: unknown;
+	if (raw.length) {
+		const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+		try {
+			if (type === 'application/json') body = jsonParse(text);
+			else if (type?.endsWith('/xml') || type?.endsWith('+xml')) {
+				const parser = new xml2js.Parser({ async: true, normalize: true, normalizeTags: true, explicitArray: false, tagNameProcessors: [sanitizeXmlName], attrNameProcessors: [sanitizeXmlName] });
+				body = await parser.parseStringPromise(raw.toString('utf8'));
+			} else if (type === 'application/x-www-form-urlencoded') body = querystring.parse(text, undefined, undefined, { maxKeys: 1000 });
+			else if (type === 'text/plain') body = raw.toString('utf8');
+		} catch (error) {
+			return { refused: 422, message: `Failed to parse request body: ${(error as Error).message}` };
+		}
+	}
+	return { body, rawBody: raw, query };
 }
 
 /**
@@ -261,10 +326,14 @@ export async function webhookTrigger(store: CredentialStore, type: string, param
 		req.on('data', (chunk: Buffer) => chunks.push(chunk));
 		req.on('end', () => {
 			void (async () => {
-				const rawBody = Buffer.concat(chunks);
-				const contentType = String(req.headers['content-type'] ?? '');
-				// n8n's own parsers: JSON, or flat key/value pairs for forms (its querystring parse).
-				const body = contentType.includes('json') ? JSON.parse(rawBody.toString() || '{}') : Object.fromEntries(new URLSearchParams(rawBody.toString()));
+				const parsed = await parseRequestLikeN8n(req.headers, req.url ?? '/', Buffer.concat(chunks));
+				if ('refused' in parsed) {
+					deliveries.push({ status: parsed.refused, response: { message: parsed.message }, refusedByN8n: true });
+					res.writeHead(parsed.refused, { 'content-type': 'application/json' });
+					res.end(JSON.stringify({ code: parsed.refused, message: parsed.message }));
+					return;
+				}
+				const { body, rawBody, query } = parsed;
 				let status = 200;
 				let response: unknown;
 				const fakeRes = {
@@ -284,7 +353,6 @@ export async function webhookTrigger(store: CredentialStore, type: string, param
 						return fakeRes;
 					},
 				};
-				const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
 				const request = { headers: req.headers, body, rawBody, params: {}, query, method: req.method, url: req.url };
 				const ctx = new WebhookContext(workflow, node, { ...data, httpRequest: request, httpResponse: fakeRes } as never, 'webhook', {
 					httpMethod: 'POST',
@@ -293,13 +361,15 @@ export async function webhookTrigger(store: CredentialStore, type: string, param
 					webhookDescription: nodeType.description.webhooks![0],
 					workflowId: id,
 				} as never, [], null);
+				let crash: string | undefined;
 				const result = await nodeType.webhook!.call(ctx).catch((error: Error) => {
 					status = 500;
+					crash = error.message;
 					response = { error: error.message };
 					return { noWebhookResponse: true } as { noWebhookResponse: boolean; workflowData?: INodeExecutionData[][] };
 				});
 				const items = result.workflowData?.[0]?.map((item) => item.json);
-				deliveries.push({ status, items, response });
+				deliveries.push({ status, items, response, ...(crash === undefined ? {} : { crash }) });
 				res.writeHead(status, { 'content-type': 'application/json' });
 				res.end(JSON.stringify(response ?? { ok: true }));
 			})();
