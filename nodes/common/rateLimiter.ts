@@ -88,6 +88,13 @@ export function shareOf(limit: RateLimit, processes: unknown): RateLimit {
 
 const limiters = new Map<string, RateLimiter>();
 
+/** Time every limiter in this process has made requests wait, in total (benchmarks separate it from node time). */
+export function totalLimiterWaitMs(): number {
+	let total = 0;
+	for (const limiter of limiters.values()) total += limiter.stats.waitedMs;
+	return total;
+}
+
 /**
  * The limiter of one CRM account. `account` must identify the account, not the credential record:
  * base URL plus the identity the CRM counts requests against (user, token hash, portal).
