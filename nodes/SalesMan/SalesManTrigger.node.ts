@@ -94,15 +94,18 @@ export class SalesManTrigger implements INodeType {
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const secret = String(this.getNodeParameter('secret', '') ?? '').trim();
 		if (secret.length < MIN_SECRET) return rejectDelivery(this, 401, `the trigger needs a secret of at least ${MIN_SECRET} characters`);
-		if (!secretsEqual(String((this.getQueryData() as IDataObject).secret ?? ''), secret)) return rejectDelivery(this, 401, 'wrong or missing secret');
+		// n8n's query parser can hand over an object or array (?secret[x]=…): only a plain string can be the secret.
+		const given = (this.getQueryData() as IDataObject).secret;
+		if (typeof given !== 'string' || !secretsEqual(given, secret)) return rejectDelivery(this, 401, 'wrong or missing secret');
 		const body = this.getBodyData() as IDataObject;
 		const event = typeof body?.event === 'string' ? body.event : '';
 		const [entity, ...rest] = event.split('.');
-		const spec = ENTITIES[entity];
+		const spec = Object.hasOwn(ENTITIES, entity) ? ENTITIES[entity] : undefined;
 		if (!spec || !rest.length) return rejectDelivery(this, 400, 'not a SalesMan event');
 		if (!(this.getNodeParameter('events') as string[]).includes(event)) return ignoreDelivery(this);
 
-		const id = body[spec.idKey] === undefined ? undefined : String(body[spec.idKey]);
+		const rawId = body[spec.idKey];
+		const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined;
 		const item: IDataObject = { event, entity, action: rest.join('.'), id, data: body };
 		if (this.getNodeParameter('fetchRecord', false) && id && !event.endsWith('.delete')) {
 			const fetched = await settle((async () => await readRecord(await SalesManClient.fromContext(this), resourceOf(spec.method), Number(id)))());

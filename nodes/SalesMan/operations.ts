@@ -12,8 +12,10 @@ import { envelopeError, PAGE_SIZE } from './transport';
 const param = <T>(ctx: IExecuteFunctions, name: string, itemIndex: number, fallback?: T): T => ctx.getNodeParameter(name, itemIndex, fallback) as T;
 
 function recordId(ctx: IExecuteFunctions, itemIndex: number): number {
-	const id = Number(String(param(ctx, 'recordId', itemIndex, '')).trim());
-	if (!Number.isInteger(id) || id <= 0) throw new FieldError('recordId', `"${String(param(ctx, 'recordId', itemIndex, ''))}" is not a SalesMan ID (a positive number)`);
+	const text = String(param(ctx, 'recordId', itemIndex, '')).trim();
+	// Decimal digits only: Number() would read 1e3, 0x10 or 0b11 as other IDs.
+	const id = /^\d+$/.test(text) ? Number(text) : NaN;
+	if (!Number.isSafeInteger(id) || id <= 0) throw new FieldError('recordId', `"${String(param(ctx, 'recordId', itemIndex, ''))}" is not a SalesMan ID (a positive number)`);
 	return id;
 }
 
@@ -29,9 +31,12 @@ function fieldValues(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
 function createValues(ctx: IExecuteFunctions, resource: SalesManResource, itemIndex: number): IDataObject {
 	const values = fieldValues(ctx, itemIndex);
 	if (!Object.keys(values).length) throw new FieldError('fields', 'give at least one field to send');
+	const given = (name: string) => String(values[name] ?? '').trim() !== '';
 	for (const name of resource.requiredOnCreate ?? []) {
-		if (String(values[name] ?? '').trim() === '') throw new FieldError(`fields.${name}`, `is mandatory to create a SalesMan ${resource.name.toLowerCase()}`);
+		if (!given(name)) throw new FieldError(`fields.${name}`, `is mandatory to create a SalesMan ${resource.name.toLowerCase()}`);
 	}
+	const oneOf = resource.requiredOneOfOnCreate;
+	if (oneOf && !oneOf.some(given)) throw new FieldError(`fields.${oneOf[0]}`, `give one of ${oneOf.join(', ')}: SalesMan files a ${resource.name.toLowerCase()} under one of them`);
 	return values;
 }
 
@@ -72,9 +77,16 @@ async function bulkCreate(ctx: IExecuteFunctions, client: SalesManClient, resour
 			return chunk.map((_, position) => {
 				const result = results[position] as IDataObject | undefined;
 				if (!result) return { error: new Error('SalesMan returned no result for this item (add.list)') };
+				// history add.list reuses one result object: a saved item can carry the previous item's `error`, a
+				// refused one the previous item's `data`. `result` is set for every item, so it decides.
+				const created = Number(result.data ?? result.id);
+				if (result.result !== 'Error' && Number.isSafeInteger(created) && created > 0) {
+					const { error: _stale, ...saved } = result;
+					return { result: { [resource.idParam]: created, ...saved } };
+				}
 				const error = envelopeError(result);
 				if (error) return { error: new Error(`SalesMan error ${error.code}: ${error.text}`) };
-				return { result: { [resource.idParam]: result.data ?? result.id, ...result } };
+				return { error: new Error('SalesMan saved nothing for this item (add.list answered no ID)') };
 			});
 		},
 	);
@@ -104,11 +116,14 @@ async function update(ctx: IExecuteFunctions, client: SalesManClient, resource: 
 	const id = recordId(ctx, itemIndex);
 	let values = fieldValues(ctx, itemIndex);
 	if (!Object.keys(values).length) throw new FieldError('fields', 'give at least one field to change');
-	if (resource.updateReplaces) {
-		// person update blanks every field it is not sent: read the record and send it whole.
-		const current = dataOf(await client.call(resource.method, 'info', { [resource.idParam]: id })) as IDataObject | undefined;
-		if (!current || current[resource.idParam] === null || current[resource.idParam] === undefined) throw new FieldError('recordId', `${resource.name.toLowerCase()} ${id} was not found`);
-		values = { ...Object.fromEntries(Object.entries(current).filter(([, v]) => v !== null && typeof v !== 'object')), ...values };
+	for (const [name, why] of Object.entries(resource.updateIgnores ?? {})) {
+		if (values[name] !== undefined) throw new FieldError(`fields.${name}`, why);
+	}
+	if (resource.updateReplaces || resource.updateKeeps) {
+		// SalesMan blanks or resets fields an update does not send: read the record and send them back with the changes.
+		const current = await readRecord(client, resource, id);
+		const carried = Object.entries(current).filter(([name, value]) => value !== null && typeof value !== 'object' && (resource.updateReplaces || resource.updateKeeps!.includes(name)));
+		values = { ...Object.fromEntries(carried), ...values };
 	}
 	const answer = await client.call<IDataObject>(resource.method, 'update', { ...values, [resource.idParam]: id }, true);
 	return { [resource.idParam]: id, ...answer };

@@ -14,11 +14,17 @@ export interface SalesManResource {
 	operations: SalesManOperation[];
 	/** Fields SalesMan refuses to create the record without (its "Отсутствуют параметры - …" errors). */
 	requiredOnCreate?: string[];
+	/** At least one of these is needed to create the record. */
+	requiredOneOfOnCreate?: string[];
+	/** Fields `update` resets when they are not sent (observed on 2025.4): read first and send them back. */
+	updateKeeps?: string[];
+	/** Fields `update` silently ignores, with what to use instead. */
+	updateIgnores?: Record<string, string>;
 	/** `add.list` parameter name, where SalesMan has a working bulk add in JSON mode. */
 	addListParam?: string;
 	/** Parameters a list needs to show all records (SalesMan's defaults hide some). */
 	listDefaults?: Record<string, string>;
-	/** `update` replaces the whole record (fields not sent are blanked): read it first and send it whole. */
+	/** `update` replaces the whole record (fields not sent are blanked or reset): read it first and send it whole. */
 	updateReplaces?: boolean;
 	/**
 	 * `info` answers every plain field as null (SalesMan 2025.4 on PHP 8): Get reads the record from `list` with
@@ -47,10 +53,17 @@ export const RESOURCES: SalesManResource[] = [
 		operations: ['create', 'get', 'getMany', 'update', 'delete', 'getFields', 'changeStage', 'close', 'changeResponsible'],
 		getFromList: true,
 		requiredOnCreate: ['title'],
+		updateKeeps: ['marga', 'pid'],
+		updateIgnores: {
+			step: 'SalesMan deal update ignores the stage: use the Change Stage operation',
+			iduser: 'SalesMan deal update ignores the responsible user: use the Change Responsible operation',
+			user: 'SalesMan deal update ignores the responsible user: use the Change Responsible operation',
+			content: 'SalesMan deal update ignores the description (observed on 2025.4)',
+		},
 	},
 	{ value: 'lead', name: 'Lead', description: 'Incoming leads (SalesMan has no update or delete for them)', method: 'lead', idParam: 'id', operations: ['create', 'get', 'getMany'], emptyPageIs404: true },
-	{ value: 'task', name: 'Task', description: 'Tasks (reminders)', method: 'task', idParam: 'id', operations: ['create', 'get', 'getMany', 'update', 'delete'], listDefaults: TASK_LIST_DEFAULTS, requiredOnCreate: ['title'] },
-	{ value: 'history', name: 'History', description: 'Activity log entries', method: 'history', idParam: 'id', operations: ['create', 'createMany', 'get', 'getMany', 'delete'], addListParam: 'list' },
+	{ value: 'task', name: 'Task', description: 'Tasks (reminders)', method: 'task', idParam: 'id', operations: ['create', 'get', 'getMany', 'update', 'delete'], listDefaults: TASK_LIST_DEFAULTS, requiredOnCreate: ['title'], updateReplaces: true },
+	{ value: 'history', name: 'History', description: 'Activity log entries', method: 'history', idParam: 'id', operations: ['create', 'createMany', 'get', 'getMany', 'delete'], addListParam: 'list', requiredOneOfOnCreate: ['clid', 'pid', 'did'] },
 ];
 
 export const OPERATION_LABELS: Record<SalesManOperation, { name: string; action: string; description: string; salesmanAction: string }> = {

@@ -31,7 +31,9 @@ export function envelopeError(body: unknown): { code: string; text: string; exis
 	const candidate = (Array.isArray(body) && body.length === 1 ? body[0] : body) as IDataObject | undefined;
 	const error = candidate && typeof candidate === 'object' ? (candidate.error as IDataObject | undefined) : undefined;
 	if (!error || typeof error !== 'object' || (error.code === undefined && error.text === undefined)) return undefined;
-	const text = String(error.text ?? '');
+	// SalesMan sometimes leaves error.text empty and says why in `result` (deal update: 302 "Данные корректны, но
+	// идентичны имеющимся."): show that instead of an empty message.
+	const text = String(error.text ?? '').trim() || (typeof candidate?.result === 'string' && candidate.result !== 'Error' ? candidate.result : '') || 'no explanation given';
 	const exists = Number(candidate?.exists ?? /\((?:clid|pid|did|id)\s*=\s*(\d+)\)/.exec(text)?.[1]);
 	return { code: String(error.code ?? 'ERROR'), text, ...(Number.isFinite(exists) && exists > 0 ? { exists } : {}) };
 }

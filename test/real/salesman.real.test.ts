@@ -161,6 +161,35 @@ describe('persons, deals, tasks, history and leads on the real SalesMan', () => 
 		expect(history.error).toBeUndefined();
 	});
 
+	it('task update keeps what it does not change; deal update keeps marga and refuses the stage by name', async () => {
+		const made = await runNodes(credentials, [node({ resource: 'task', operation: 'create', fields: mapped({ title: `${RUN} agenda task`, clid: String(clid), datum: '2030-02-01', totime: '11:00', des: 'Agenda', priority: '2' }) })]);
+		expect(made.error).toBeUndefined();
+		const tid = Number(made.items[0].json.id);
+		const updated = await runNodes(credentials, [node({ resource: 'task', operation: 'update', recordId: String(tid), fields: mapped({ title: `${RUN} agenda task moved` }) })]);
+		expect(updated.error).toBeUndefined();
+		expect(await info('task', tid)).toMatchObject({ title: `${RUN} agenda task moved`, des: 'Agenda', priority: '2' });
+
+		const deal = await runNodes(credentials, [node({ resource: 'deal', operation: 'create', fields: mapped({ title: `${RUN} margin deal`, clid: String(clid), marga: '700' }) })]);
+		const did = String(deal.items[0].json.did);
+		const renamed = await runNodes(credentials, [node({ resource: 'deal', operation: 'update', recordId: did, fields: mapped({ title: `${RUN} margin deal renamed` }) })]);
+		expect(renamed.error).toBeUndefined();
+		const after = await runNodes(credentials, [node({ resource: 'deal', operation: 'get', recordId: did })]);
+		expect(after.items[0].json).toMatchObject({ marga: 700 });
+		expect(String(after.items[0].json.title)).toMatch(new RegExp(`${RUN} margin deal renamed$`));
+		const stage = await runNodes(credentials, [node({ resource: 'deal', operation: 'update', recordId: did, fields: mapped({ step: '60' }) }, { continueOnFail: true })]);
+		expect(stage.items[0].json.error).toMatch(/^Field "fields.step": .*Change Stage/);
+	});
+
+	it('history Create Many maps each item right although SalesMan reuses one result object', async () => {
+		const { items } = await runNodes(
+			credentials,
+			[node({ resource: 'history', operation: 'createMany', fields: mapped({ content: '={{ $json.content }}', clid: String(clid), datum: '2031-02-04 00:00:00' }) }, { continueOnFail: true })],
+			[{ content: `${RUN} history 1` }, {}, { content: `${RUN} history 3` }],
+		);
+		expect(items.map((item) => Boolean(item.json.error))).toEqual([false, true, false]);
+		expect(items[0].json.id).not.toEqual(items[2].json.id);
+	});
+
 	it('the custom operation calls any method and action', async () => {
 		const { items, error } = await runNodes(credentials, [node({ resource: 'custom', operation: 'execute', method: 'client', action: 'info', parameters: JSON.stringify({ clid }) })]);
 		expect(error).toBeUndefined();

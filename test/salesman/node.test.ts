@@ -117,6 +117,43 @@ describe('writes', () => {
 		expect(missing.items[0].json).toMatchObject({ code: '403' });
 	});
 
+	it('a task update sends the task whole (SalesMan rewrites what is not sent); a deal update keeps marga and pid', async () => {
+		const [clid] = emulator.seed('client', 1);
+		const made = await runNodes(credentials, [node({ resource: 'task', operation: 'create', fields: mapped({ title: 'Call back', clid: String(clid), datum: '2030-01-15', totime: '10:00', des: 'Agenda', priority: '2' }) })]);
+		expect(made.error).toBeUndefined();
+		const tid = Number(made.items[0].json.id);
+		emulator.clearRequests();
+		const updated = await runNodes(credentials, [node({ resource: 'task', operation: 'update', recordId: String(tid), fields: mapped({ title: 'Call back later' }) })]);
+		expect(updated.error).toBeUndefined();
+		expect(calls().map((r) => r.action)).toEqual(['info', 'update']);
+		expect(emulator.getRecord('task', tid)).toMatchObject({ title: 'Call back later', des: 'Agenda', priority: '2' });
+
+		const deal = await runNodes(credentials, [node({ resource: 'deal', operation: 'create', fields: mapped({ title: 'Keep', clid: String(clid), marga: '700' }) })]);
+		const did = String(deal.items[0].json.did);
+		emulator.clearRequests();
+		const renamed = await runNodes(credentials, [node({ resource: 'deal', operation: 'update', recordId: did, fields: mapped({ title: 'Kept' }) })]);
+		expect(renamed.error).toBeUndefined();
+		expect(calls('update')[0].params).toMatchObject({ did: Number(did), title: 'Kept', marga: 700 });
+		const stage = await runNodes(credentials, [node({ resource: 'deal', operation: 'update', recordId: did, fields: mapped({ step: '60' }) }, { continueOnFail: true })]);
+		expect(stage.items[0].json.error).toBe('Field "fields.step": SalesMan deal update ignores the stage: use the Change Stage operation [item 0]');
+	});
+
+	it('history: Create names the missing client/person/deal; Create Many maps saved items right after a refused one', async () => {
+		const [clid] = emulator.seed('client', 1);
+		const none = await runNodes(credentials, [node({ resource: 'history', operation: 'create', fields: mapped({ content: 'Called' }) }, { continueOnFail: true })]);
+		expect(none.items[0].json).toMatchObject({ field: 'fields.clid' });
+		expect(none.items[0].json.error).toMatch(/^Field "fields.clid": give one of clid, pid, did/);
+		const many = await runNodes(
+			credentials,
+			[node({ resource: 'history', operation: 'createMany', fields: mapped({ content: '={{ $json.content }}', clid: '={{ $json.clid }}', datum: '2031-02-04 00:00:00' }) }, { continueOnFail: true })],
+			[{ content: 'First', clid: String(clid) }, { clid: String(clid) }, { content: 'Third', clid: String(clid) }],
+		);
+		expect(many.items.map((item) => Boolean(item.json.error))).toEqual([false, true, false]);
+		// SalesMan reuses one result object per add.list: item 1 carries item 0's ID, item 2 item 1's error.
+		expect(many.items.map((item) => item.json.id)).toEqual([1, undefined, 2]);
+		expect(many.items[1].json.error).toMatch(/^SalesMan error \d+: .+\[item 1\]$/);
+	});
+
 	it('moves a deal to another stage, closes it, and hands it over', async () => {
 		const [clid] = emulator.seed('client', 1);
 		const created = await runNodes(credentials, [node({ resource: 'deal', operation: 'create', fields: mapped({ title: 'Big deal', clid: String(clid) }) })]);
