@@ -17,6 +17,15 @@ const ENTITY_EVENTS: Record<string, string[]> = {
 const ACTION_LABELS: Record<string, string> = { add: 'Created', update: 'Updated', status: 'Status Changed', responsible: 'Responsible Changed', note: 'Note Added', delete: 'Deleted' };
 const API_PATH: Record<string, string> = { lead: 'leads', contact: 'contacts', company: 'companies', task: 'tasks' };
 
+/**
+ * A delivered value as text, or `undefined` when it is not a plain value: n8n's query parser (qs) and JSON bodies
+ * can hand over objects and lists (`?s[toString]=1`), which String() may even fail to convert.
+ */
+function scalar(value: unknown): string | undefined {
+	if (typeof value === 'string') return value;
+	return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
 /** amoCRM retries and finally disables a webhook that does not answer within 2 s: fetching stops before. */
 const FETCH_BUDGET_MS = 1200;
 
@@ -40,8 +49,8 @@ function eventsOf(payload: IDataObject): Array<{ event: string; entity: string; 
 			for (const data of records) {
 				if (!data || typeof data !== 'object') continue;
 				const entity = entityOf(data);
-				const id = (data.id ?? (data.note as IDataObject | undefined)?.element_id) as string | undefined;
-				out.push({ event: `${action}_${entity}`, entity, action, id: id === undefined ? undefined : String(id), data });
+				const note = data.note && typeof data.note === 'object' ? (data.note as IDataObject) : undefined;
+				out.push({ event: `${action}_${entity}`, entity, action, id: scalar(data.id ?? note?.element_id), data });
 			}
 		}
 	}
@@ -124,11 +133,15 @@ export class AmoCrmTrigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const staticData = this.getWorkflowStaticData('node');
-		const given = String((this.getQueryData() as IDataObject).s ?? '');
-		if (!secretsEqual(given, staticData.secret as string | undefined)) return rejectDelivery(this, 401, 'unknown webhook secret');
+		// Only a plain string can be the secret (an object or a list from the query parser is refused, not converted).
+		const given = (this.getQueryData() as IDataObject).s;
+		if (typeof given !== 'string' || !secretsEqual(given, staticData.secret as string | undefined)) return rejectDelivery(this, 401, 'unknown webhook secret');
 		const payload = readFormDelivery(this);
-		const account = (payload.account ?? {}) as IDataObject;
-		if (String(account.id ?? '') !== String(staticData.accountId ?? '') || String(account.subdomain ?? '').toLowerCase() !== String(staticData.subdomain ?? '').toLowerCase()) {
+		const account = (payload.account && typeof payload.account === 'object' ? payload.account : {}) as IDataObject;
+		// Missing reads as '' (as stored when amoCRM named none); an object or a list is never the account.
+		const accountId = account.id === undefined || account.id === null ? '' : scalar(account.id);
+		const subdomain = account.subdomain === undefined || account.subdomain === null ? '' : scalar(account.subdomain);
+		if (accountId === undefined || subdomain === undefined || accountId !== String(staticData.accountId ?? '') || subdomain.toLowerCase() !== String(staticData.subdomain ?? '').toLowerCase()) {
 			return rejectDelivery(this, 403, 'delivery is from another account');
 		}
 		const chosen = new Set(this.getNodeParameter('events') as string[]);

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, ResourceMapperValue } from 'n8n-workflow';
-import { crmApiError, FieldError } from '../common/errors';
+import { crmApiError, FieldError, settle } from '../common/errors';
 import type { BulkOutcome, ItemResult } from '../common/execute';
 import { runInChunks, runPerItem } from '../common/execute';
 import { parseJsonObject } from '../common/json';
@@ -16,9 +16,14 @@ const param = <T>(ctx: IExecuteFunctions, name: string, itemIndex: number, fallb
 
 const ENTITY_TYPES = ['leads', 'contacts', 'companies'];
 
+/** Decimal digits only: Number() would also read "1e3", "0x10", "0b11" and "0o17" as (other) IDs. */
 function positiveId(value: unknown, parameter: string): number {
-	const id = Number(String(value ?? '').trim());
-	if (!Number.isInteger(id) || id <= 0) throw new FieldError(parameter, `"${String(value ?? '')}" is not an amoCRM ID (a positive number)`);
+	const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : undefined;
+	const id = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+	if (!Number.isSafeInteger(id) || id <= 0) {
+		const shown = typeof value === 'string' || typeof value === 'number' ? String(value) : value === undefined || value === null ? '' : typeof value;
+		throw new FieldError(parameter, `"${shown}" is not an amoCRM ID (a positive whole number in decimal digits)`);
+	}
 	return id;
 }
 
@@ -170,7 +175,8 @@ async function recordBody(ctx: IExecuteFunctions, client: AmoCrmClient, resource
 /**
  * Sends one chunk as an array. amoCRM refuses the whole request when one object is invalid and says which
  * (`validation-errors` by request_id): those items fail with their field, and the rest — nothing of which
- * was written — is sent again without them.
+ * was written — is sent again without them. When that resend fails, the refused items keep their own errors
+ * and only the resent ones carry the resend's failure (one error object, shared: they were one request).
  */
 async function sendChunk(
 	client: AmoCrmClient,
@@ -181,24 +187,39 @@ async function sendChunk(
 ): Promise<BulkOutcome[]> {
 	const outcomes = new Map<number, BulkOutcome>();
 	let pending = chunk;
+	const failPending = (error: unknown) => {
+		// The first request failed as a whole: the caller gives every item of the chunk the error.
+		if (!outcomes.size) throw error;
+		for (const { itemIndex } of pending) outcomes.set(itemIndex, { error });
+	};
 	while (pending.length) {
-		const { status, body } = await client.request({
-			method,
-			path,
-			body: pending.map(({ itemIndex, prepared }) => ({ ...prepared, request_id: String(itemIndex) })),
-			returnValidationErrors: true,
-		});
+		const sent = await settle(
+			client.request({
+				method,
+				path,
+				body: pending.map(({ itemIndex, prepared }) => ({ ...prepared, request_id: String(itemIndex) })),
+				returnValidationErrors: true,
+			}),
+		);
+		if (!sent.ok) {
+			failPending(sent.error);
+			break;
+		}
+		const { status, body } = sent.value;
 		if (status === 400) {
 			const refused = new Set<number>();
 			for (const error of validationErrors(body)) {
-				const position = pending.findIndex((p) => String(p.itemIndex) === error.requestId);
-				const itemIndex = position >= 0 ? pending[position].itemIndex : Number(error.requestId);
-				if (Number.isNaN(itemIndex) || refused.has(itemIndex)) continue;
+				// Only items of this request can be refused by it (an unknown request_id must not stall the resend loop).
+				const itemIndex = pending.find((p) => String(p.itemIndex) === error.requestId)?.itemIndex;
+				if (itemIndex === undefined || refused.has(itemIndex)) continue;
 				refused.add(itemIndex);
 				const apiError = crmApiError(client.node, { crm: 'amoCRM', code: error.code ?? 'VALIDATION', message: `${error.detail} (field "${error.path}")`, httpCode: 400, field: `fields.${error.path}` });
 				outcomes.set(itemIndex, { error: apiError });
 			}
-			if (!refused.size) throw client.errorFrom({ statusCode: 400, headers: {}, body, text: JSON.stringify(body) });
+			if (!refused.size) {
+				failPending(client.errorFrom({ statusCode: 400, headers: {}, body, text: JSON.stringify(body) }));
+				break;
+			}
 			pending = pending.filter((p) => !refused.has(p.itemIndex));
 			continue;
 		}

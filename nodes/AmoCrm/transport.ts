@@ -75,6 +75,45 @@ class RetryableStatus extends Error {
 	}
 }
 
+/** The errors an error wraps, outermost first (n8n wraps the HTTP client's error in NodeApiError's `cause`). */
+function chainOf(error: unknown): object[] {
+	const chain: object[] = [];
+	let current: unknown = error;
+	for (let depth = 0; current && typeof current === 'object' && depth < 6; depth++) {
+		chain.push(current);
+		current = (current as { cause?: unknown }).cause;
+	}
+	return chain;
+}
+
+const endpointOf = (url: string): string | undefined => (URL.canParse(url) ? `${new URL(url).origin}${new URL(url).pathname}` : undefined);
+
+/**
+ * With OAuth2, n8n answers a 401 by refreshing the token at the token endpoint and then resending the request.
+ * When the refresh itself fails, the error is the token endpoint's, not the request's: the request was refused
+ * (401) before amoCRM acted and was not resent. Says what the token endpoint did (`status`, or the network `code`),
+ * or `undefined` when the error is the request's own (or does not say whose it is).
+ */
+function refreshFailureOf(error: unknown, requestUrl: string): { status?: number; code?: string; refused: boolean } | undefined {
+	const own = endpointOf(requestUrl);
+	for (const link of chainOf(error)) {
+		const e = link as { config?: { url?: unknown }; response?: { status?: unknown }; code?: unknown; status?: unknown; body?: unknown; failure?: { cause?: unknown } };
+		// n8n's own verdict on a refresh token the token endpoint revoked (invalid_grant).
+		if (e.failure?.cause === 'credential-invalid') return { refused: true };
+		// axios (n8n's HTTP client, and the OAuth2 client's) puts the request it made on its errors.
+		if (e.config && typeof e.config.url === 'string') {
+			if (endpointOf(e.config.url) === own) return undefined;
+			const status = Number(e.response?.status);
+			const code = typeof e.code === 'string' ? e.code : undefined;
+			return Number.isFinite(status) && status > 0 ? { status, code, refused: status < 500 } : { code, refused: false };
+		}
+		// The OAuth2 client's own errors: a refusal (ESTATUS with the HTTP status, or EAUTH with an OAuth error body).
+		if (e.code === 'ESTATUS' && typeof e.status === 'number') return { status: e.status, refused: e.status < 500 };
+		if (e.code === 'EAUTH' && e.body !== undefined) return { refused: true };
+	}
+	return undefined;
+}
+
 function statusOf(error: unknown): number | undefined {
 	let current: unknown = error;
 	for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
@@ -139,13 +178,22 @@ export class AmoCrmClient {
 				if (writes && error.reply.statusCode !== 429) throw new UnknownOutcomeError(`amoCRM ${request.method} ${request.path} (HTTP ${error.reply.statusCode})`, error.reply.statusCode);
 				throw this.errorFrom(error.reply);
 			}
+			// Only the request's own failure can leave a write's outcome unknown; a failed token refresh cannot.
+			const refresh = this.authentication === 'oAuth2' ? refreshFailureOf(error, /^https?:\/\//i.test(request.path) ? request.path : this.url(request.path)) : undefined;
+			if (refresh) throw refresh.refused ? this.unauthorized() : this.refreshFailed(refresh);
 			if (writes && isConnectionDropped(error)) throw new UnknownOutcomeError(`amoCRM ${request.method} ${request.path}`, error);
-			if (statusOf(error) === 401) throw this.unauthorized();
+			const status = statusOf(error);
+			if (status === 401) throw this.unauthorized();
+			const firstLine = String((error as Error).message ?? 'request failed').split('\n')[0];
+			if (status !== undefined) {
+				// Something answered: never "could not reach".
+				throw crmApiError(this.node, { crm: 'amoCRM', code: `HTTP_${status}`, message: `the request failed with HTTP ${status} (${firstLine})`, httpCode: status });
+			}
 			const code = (error as { code?: unknown }).code;
 			throw crmApiError(this.node, {
 				crm: 'amoCRM',
 				code: typeof code === 'string' ? code : 'NETWORK_ERROR',
-				message: `could not reach ${this.baseUrl} (${typeof code === 'string' ? code : String((error as Error).message ?? 'network error').split('\n')[0]})`,
+				message: `could not reach ${this.baseUrl} (${typeof code === 'string' ? code : firstLine})`,
 			});
 		}
 		const reply = outcome.value;
@@ -180,6 +228,19 @@ export class AmoCrmClient {
 			message: [String(body.detail ?? reply.text.slice(0, 200) ?? ''), details].filter(Boolean).join(' — ') || `HTTP ${reply.statusCode}`,
 			httpCode: reply.statusCode,
 			field: validation[0]?.path,
+		});
+	}
+
+	/** The token endpoint failed (5xx, or the connection to it broke) while n8n refreshed an expired access token. */
+	private refreshFailed(failure: { status?: number; code?: string }) {
+		// In words: n8n replaces a whole error message that contains a code like ECONNRESET with its generic text.
+		const how: Record<string, string> = { ECONNRESET: 'was reset', EPIPE: 'was reset', ECONNABORTED: 'timed out', ETIMEDOUT: 'timed out', ESOCKETTIMEDOUT: 'timed out', ECONNREFUSED: 'was refused', ENOTFOUND: 'found no such host', EAI_AGAIN: 'found no such host' };
+		const what = failure.status ? `the token endpoint answered HTTP ${failure.status}` : `the connection to the token endpoint ${how[failure.code ?? ''] ?? 'failed'}`;
+		return crmApiError(this.node, {
+			crm: 'amoCRM',
+			code: 'TOKEN_REFRESH_FAILED',
+			message: `the access token expired and could not be refreshed: ${what}. amoCRM refused the request (HTTP 401) before acting, so nothing was done and it was not sent again; reconnect the amoCRM OAuth2 credential or retry`,
+			httpCode: 401,
 		});
 	}
 

@@ -39,7 +39,8 @@ export type BulkOutcome = { result: ItemResult } | { error: unknown };
 /**
  * The bulk counterpart of `runPerItem`, for CRMs that take many records per request (Bitrix24 `batch`,
  * amoCRM arrays, SalesMan `add.list`): items are prepared one by one (a bad item fails alone), the
- * prepared ones are sent in chunks of `chunkSize`, and every outcome is mapped back to its item.
+ * prepared ones are sent in chunks of `chunkSize`, and every outcome is mapped back to its item. `send`
+ * may give several items one shared error object: they failed in one request, and a stop names them together.
  */
 export async function runInChunks<P>(
 	ctx: IExecuteFunctions,
@@ -94,7 +95,8 @@ export async function runInChunks<P>(
 			} else failures.push({ itemIndex, failure });
 		});
 		for (const { itemIndex, failure } of failures) {
-			if (!ctx.continueOnFail()) stop(itemIndex, failure);
+			// Items given the very same error object failed in one request (e.g. a resend of part of the chunk).
+			if (!ctx.continueOnFail()) stop(itemIndex, failure, failures.filter((f) => f.failure === failure).map((f) => f.itemIndex));
 			fail(itemIndex, failure);
 		}
 	}

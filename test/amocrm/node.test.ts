@@ -190,6 +190,34 @@ describe('single records, notes, links, simplify', () => {
 		expect(links.items.map((item) => item.json.to_entity_id)).toContain(contact);
 	});
 
+	it('every ID parameter takes decimal digits only: "1e3", "0x10", "0b11", "0o17" are refused by name and nothing is sent', async () => {
+		const [lead] = emulator.seed('leads', 1);
+		const [contact] = emulator.seed('contacts', 1);
+		const runs: Array<[string, (id: string) => ReturnType<typeof node>]> = [
+			['recordId', (id) => node({ resource: 'lead', operation: 'update', recordId: id, fields: mapped({ name: 'Moved?' }) })],
+			['entityId', (id) => node({ resource: 'note', operation: 'getMany', entityType: 'leads', entityId: id, limit: 5 })],
+			['entityId', (id) => node({ resource: 'note', operation: 'create', entityType: 'leads', entityId: id, fields: mapped({ text: 'Where?' }) })],
+			['toEntityId', (id) => node({ resource: 'link', operation: 'link', entityType: 'leads', entityId: String(lead), toEntityType: 'contacts', toEntityId: id })],
+			['filters.ids[0]', (id) => node({ resource: 'lead', operation: 'getMany', limit: 5, filters: { ids: id } })],
+			['filters.responsibleUserId', (id) => node({ resource: 'lead', operation: 'getMany', limit: 5, filters: { responsibleUserId: id } })],
+		];
+		for (const [field, make] of runs) {
+			for (const id of ['1e3', '0x10', '0b11', '0o17', ' 1e3 ', '1.0', '+5', '٣']) {
+				emulator.clearRequests();
+				const { error } = await runNodes(credentials, [make(id)]);
+				expect({ field, id, message: error?.message, sent: apiCalls(emulator).filter((c) => !c.path.includes('custom_fields')).length }).toEqual({
+					field,
+					id,
+					message: expect.stringMatching(new RegExp(`^Field "${field.replace(/[.[\]]/g, '\\$&')}": ".*" is not an amoCRM ID .*\\[item 0\\]$`)),
+					sent: 0,
+				});
+			}
+		}
+		// Decimal digits (with spaces around, as typed) still work.
+		const linked = await runNodes(credentials, [node({ resource: 'link', operation: 'link', entityType: 'leads', entityId: ` ${lead} `, toEntityType: 'contacts', toEntityId: String(contact) })]);
+		expect(linked.error).toBeUndefined();
+	});
+
 	it('Simplify flattens custom_fields_values', async () => {
 		const budget = emulator.addCustomField('leads', { name: 'Budget', type: 'numeric' }) as { id: number };
 		const created = emulator.createRecord('leads', { name: 'Simple', custom_fields_values: [{ field_id: budget.id, values: [{ value: 42 }] }] }) as { id: number };

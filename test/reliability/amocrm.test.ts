@@ -189,16 +189,35 @@ describe('amoCRM: writes under faults', () => {
 		expect(String(items[2].json.error)).toMatch(UNKNOWN_OUTCOME);
 	});
 
-	// NODE BUG (nodes/AmoCrm/operations.ts, sendChunk, and nodes/common/execute.ts, runInChunks): when amoCRM refuses an
-	// item by validation (400, nothing written) and the resend of the rest of the chunk then fails (connection reset),
-	// sendChunk throws away the outcomes it already knows and runInChunks gives every item of the chunk the "did not
-	// confirm … may or may not have been carried out" error, the refused item included. That item's outcome is known
-	// (refused, not written) and its validation error — the field to fix — is lost. Expected: item 1 keeps its
-	// validation error (field status_id); only items 0 and 2 are unknown.
-	it.failing('the item refused by validation keeps its own error when the resend of the others is lost', async () => {
+	// Was a node bug (nodes/AmoCrm/operations.ts, sendChunk): when amoCRM refused an item by validation (400, nothing
+	// written) and the resend of the rest of the chunk then failed (connection reset), sendChunk threw away the outcomes
+	// it already knew and runInChunks gave every item of the chunk the "did not confirm … may or may not have been
+	// carried out" error, the refused item included. Now item 1 keeps its validation error (field status_id); only
+	// items 0 and 2 are unknown.
+	it('the item refused by validation keeps its own error when the resend of the others is lost', async () => {
 		const items = await refusedThenReset();
 		expect(String(items[1].json.error)).not.toMatch(UNKNOWN_OUTCOME);
 		expect(String(items[1].json.field)).toMatch(/status_id/);
+		expect(String(items[1].json.error)).toMatch(/status_id.*\[item 1\]$/);
+		expect(items.map(pairedIndex)).toEqual([0, 1, 2]);
+		expect(String(items[0].json.error)).toMatch(UNKNOWN_OUTCOME);
+		expect(String(items[2].json.error)).toMatch(UNKNOWN_OUTCOME);
+	});
+
+	it('without Continue On Fail, the lost resend stops the node at its first item and names the items of that request only', async () => {
+		const pipelines = r.emulator.pipelines() as Array<{ id: number; _embedded: { statuses: Array<{ id: number }> } }>;
+		const input = [
+			{ name: 'Good 0', p: '', s: '' },
+			{ name: 'Refused 1', p: pipelines[0].id, s: pipelines[1]._embedded.statuses[1].id },
+			{ name: 'Good 2', p: '', s: '' },
+		];
+		r.emulator.clearRequests();
+		r.proxy.plan = onNth(leadsPost, { 2: () => 'resetAfter' });
+		const { error } = await runNodes(r.token, [node({ resource: 'lead', operation: 'create', fields: mapped({ name: '={{ $json.name }}', pipeline_id: '={{ $json.p }}', status_id: '={{ $json.s }}' }) })], input);
+		expect(error?.message).toMatch(UNKNOWN_OUTCOME);
+		expect(error?.message).toMatch(/\[item 0\]$/);
+		expect(error?.description).toMatch(/Items 0, 2 were in the same request\./);
+		expect(posts(r.emulator)).toHaveLength(2);
 	});
 });
 
@@ -298,14 +317,17 @@ describe('amoCRM OAuth2: the token endpoint fails while a write waits for a refr
 		expect(later.error?.message).toMatch(/reconnect the amoCRM OAuth2 credential/);
 	});
 
-	// NODE BUG (nodes/AmoCrm/transport.ts, AmoCrmClient.request): the POST was refused with 401 before amoCRM acted,
-	// and n8n's refresh then failed with a reset connection to the token endpoint. request() sees ECONNRESET in the
-	// error chain and, the request being a write, throws UnknownOutcomeError: both items say "the request may or may
-	// not have been carried out … check the CRM". The outcome is known (not written); the problem is the credential.
-	// Expected: an error saying the access token expired and could not be refreshed (no "may or may not").
-	it.failing('the items say the token could not be refreshed, not that the outcome is unknown', async () => {
+	// Was a node bug (nodes/AmoCrm/transport.ts, AmoCrmClient.request): the POST was refused with 401 before amoCRM
+	// acted, and n8n's refresh then failed with a reset connection to the token endpoint. request() saw ECONNRESET in
+	// the error chain and, the request being a write, threw UnknownOutcomeError ("may or may not have been carried
+	// out"). Now only a failure of the request itself can make a write's outcome unknown: a failed refresh says so.
+	it('the items say the token could not be refreshed, not that the outcome is unknown', async () => {
 		const { items } = await writeWithFailedRefresh('resetAfter');
 		for (const item of items) expect(String(item.json.error)).not.toMatch(UNKNOWN_OUTCOME);
+		for (const item of items) {
+			expect(String(item.json.error)).toMatch(/^amoCRM error TOKEN_REFRESH_FAILED: the access token expired and could not be refreshed: the connection to the token endpoint was reset\..*nothing was done.*reconnect the amoCRM OAuth2 credential or retry \[item \d\]$/);
+			expect(String(item.json.error)).not.toMatch(/may or may not|could not reach/);
+		}
 	});
 
 	it('nginx 502 at the token endpoint: the refused write is not resent and nothing is written; the credential survives', async () => {
@@ -321,13 +343,18 @@ describe('amoCRM OAuth2: the token endpoint fails while a write waits for a refr
 		expect(later.error).toBeUndefined();
 	});
 
-	// NODE BUG (nodes/AmoCrm/transport.ts, AmoCrmClient.request, the last branch of `if (!outcome.ok)`): a refresh that
-	// failed at the token endpoint (here nginx 502) is reported as "amoCRM error NETWORK_ERROR: could not reach <base URL>
-	// (Bad gateway - …)"; amoCRM's API was reached and answered 401. Bitrix24 has the same fall-through (see its tests).
-	// Expected: an error that says the access token expired and its refresh failed (HTTP 502 at the token endpoint).
-	it.failing('nginx 502 at the token endpoint: the items say the token refresh failed, not that amoCRM could not be reached', async () => {
+	// Was a node bug (nodes/AmoCrm/transport.ts, AmoCrmClient.request, the last branch of `if (!outcome.ok)`): a refresh
+	// that failed at the token endpoint (here nginx 502) was reported as "amoCRM error NETWORK_ERROR: could not reach
+	// <base URL> (Bad gateway - …)"; amoCRM's API was reached and answered 401. Now the error says the access token
+	// expired and its refresh failed (HTTP 502 at the token endpoint).
+	it('nginx 502 at the token endpoint: the items say the token refresh failed, not that amoCRM could not be reached', async () => {
 		const { items } = await writeWithFailedRefresh('badGatewayBefore');
 		for (const item of items) expect(String(item.json.error)).not.toMatch(/NETWORK_ERROR|could not reach/);
+		for (const item of items) {
+			expect(String(item.json.error)).toMatch(/^amoCRM error TOKEN_REFRESH_FAILED: the access token expired and could not be refreshed: the token endpoint answered HTTP 502\..*reconnect the amoCRM OAuth2 credential or retry \[item \d\]$/);
+			expect(item.json.code).toBe('TOKEN_REFRESH_FAILED');
+			expect(String(item.json.error)).not.toMatch(UNKNOWN_OUTCOME);
+		}
 	});
 });
 
