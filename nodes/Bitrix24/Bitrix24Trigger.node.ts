@@ -41,11 +41,17 @@ const hostOf = (url: string) => {
 	}
 };
 
+/** A delivered value that must be text. Anything else (an object, a list: a forged JSON body) is not read. */
+const textOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** A delivered object (a form's nested keys, or a JSON object); anything else reads as empty. */
+const objectOf = (value: unknown): IDataObject => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as IDataObject) : {});
+
 /** The record id a delivery is about: `data[FIELDS][ID]` (CRM) or `data[FIELDS_AFTER][ID]` (tasks). */
 function deliveredId(data: IDataObject): string | undefined {
-	const fields = (data.FIELDS ?? data.FIELDS_AFTER ?? data.FIELDS_BEFORE) as IDataObject | undefined;
-	const id = fields?.ID ?? fields?.id;
-	return id === undefined ? undefined : String(id);
+	const fields = objectOf(data.FIELDS ?? data.FIELDS_AFTER ?? data.FIELDS_BEFORE);
+	const id = fields.ID ?? fields.id;
+	return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? String(id) : undefined;
 }
 
 export class Bitrix24Trigger implements INodeType {
@@ -146,25 +152,29 @@ export class Bitrix24Trigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const authentication = this.getNodeParameter('authentication') as Bitrix24Authentication;
-		const payload = readFormDelivery(this);
-		const auth = (payload.auth ?? {}) as IDataObject;
+		const payload = objectOf(readFormDelivery(this));
+		// Every delivered value is checked for its type before it is used: a JSON body can make any of them an
+		// object (one whose toString is not a function makes String() throw).
+		const auth = objectOf(payload.auth);
 		// member_id and the domain are not secret: the application token is what proves a delivery came from the portal.
-		const expectedToken = String(this.getNodeParameter('applicationToken', '') ?? '').trim();
+		const expectedToken = (textOf(this.getNodeParameter('applicationToken', '')) ?? '').trim();
 		if (!expectedToken) return rejectDelivery(this, 401, 'the trigger has no application token configured');
-		if (!secretsEqual(String(auth.application_token ?? ''), expectedToken)) {
+		const givenToken = textOf(auth.application_token);
+		if (givenToken === undefined || !secretsEqual(givenToken, expectedToken)) {
 			return rejectDelivery(this, 401, 'application token does not match');
 		}
 		const credentials = await this.getCredentials(credentialTypeOf(authentication));
-		const portal = authentication === 'webhook' ? String(credentials.webhookUrl ?? '') : String(credentials.portalUrl ?? '');
-		if (String(auth.domain ?? '').toLowerCase() !== hostOf(portal)) return rejectDelivery(this, 403, 'delivery is from another portal');
+		const portal = textOf(authentication === 'webhook' ? credentials.webhookUrl : credentials.portalUrl) ?? '';
+		const domain = textOf(auth.domain);
+		if (domain === undefined || domain.toLowerCase() !== hostOf(portal)) return rejectDelivery(this, 403, 'delivery is from another portal');
 		const memberId = (credentials.oauthTokenData as IDataObject | undefined)?.member_id;
-		if (memberId !== undefined && String(auth.member_id ?? '') !== String(memberId)) return rejectDelivery(this, 403, 'delivery is from another portal');
+		if (memberId !== undefined && memberId !== null && textOf(auth.member_id) !== String(memberId)) return rejectDelivery(this, 403, 'delivery is from another portal');
 
-		const event = String(payload.event ?? '').toUpperCase();
+		const event = (textOf(payload.event) ?? '').toUpperCase();
 		if (!event) return rejectDelivery(this, 400, 'not a Bitrix24 event');
 		if (!(this.getNodeParameter('events') as string[]).includes(event)) return ignoreDelivery(this);
 
-		const data = (payload.data ?? {}) as IDataObject;
+		const data = objectOf(payload.data);
 		const id = deliveredId(data);
 		const item: IDataObject = {
 			event,
@@ -179,7 +189,8 @@ export class Bitrix24Trigger implements INodeType {
 		if (this.getNodeParameter('fetchRecord', false) && fetch && id) {
 			// Bitrix24 does not resend an event: if the record cannot be read (already deleted, no rights),
 			// the event still starts the workflow, with the reason.
-			const entityTypeId = (data.FIELDS as IDataObject | undefined)?.ENTITY_TYPE_ID;
+			const deliveredType = objectOf(data.FIELDS).ENTITY_TYPE_ID;
+			const entityTypeId = typeof deliveredType === 'string' || typeof deliveredType === 'number' ? deliveredType : undefined;
 			const fetched = await settle(
 				(async () => {
 					const client = await Bitrix24Client.fromContext(this, authentication);

@@ -7,8 +7,8 @@ import { wanted } from '../common/paging';
 import { fieldsOf, recordFields } from './metadata';
 import type { EntitySpec, OperationName } from './resources';
 import { entityOf, isReadMethod } from './resources';
-import type { BatchCommand, Bitrix24Client } from './transport';
-import { BATCH_LIMIT, PAGE_SIZE } from './transport';
+import type { BatchCommand, BatchReply, Bitrix24Client } from './transport';
+import { BATCH_LIMIT, breaksInBatch, isNotFoundAnswer, isRefusedCommand, PAGE_SIZE } from './transport';
 
 /**
  * Generic operations over the entity table: one implementation of each operation for every entity.
@@ -32,10 +32,14 @@ function recordId(ctx: IExecuteFunctions, itemIndex: number): string {
 	return id;
 }
 
-/** Bitrix24 says "Not found" with a 400 and an empty code: name the ID field, keep the portal's words. */
+/**
+ * Bitrix24 says "Not found" with a 400 and an empty code: name the ID field, keep the portal's words. Only
+ * Bitrix24's own answer counts (a web server's 404 page in front of the portal is not about the record).
+ */
 function notFoundAsField(error: unknown, entity: EntitySpec, id: unknown): unknown {
+	if (!isNotFoundAnswer(error)) return error;
 	const message = error instanceof Error ? error.message : String(error);
-	return /not found/i.test(message) ? new FieldError('recordId', `${entity.name.toLowerCase()} ${String(id)} was not found (${message})`) : error;
+	return new FieldError('recordId', `${entity.name.toLowerCase()} ${String(id)} was not found (${message})`);
 }
 
 function unwrapSingle(entity: EntitySpec, result: unknown): IDataObject {
@@ -86,22 +90,67 @@ function writeOutput(entity: EntitySpec, operation: OperationName, command: Batc
 	return { [entity.idKey]: id, updated: result === true || result === 'true' || result === 1 };
 }
 
+/** The keys of `commands` that the batch refused before acting (see Bitrix24Client.refusalWaiter). */
+const refusedKeys = (reply: BatchReply, keys: string[]) => keys.filter((key) => isRefusedCommand(reply.errors[key]));
+
+/**
+ * One chunk of writes: one `batch` for the items, then, after waiting for the method's window, only the commands
+ * the batch refused before acting (OPERATION_TIME_LIMIT), until they go through or stay refused. Items whose
+ * values contain `$result` (which `batch` would rewrite) are sent one by one as direct calls.
+ */
+async function sendWrites(
+	client: Bitrix24Client,
+	entity: EntitySpec,
+	operation: OperationName,
+	chunk: Array<{ itemIndex: number; prepared: BatchCommand }>,
+	refusals: ReturnType<Bitrix24Client['refusalWaiter']>,
+): Promise<BulkOutcome[]> {
+	const outcomes = new Map<number, BulkOutcome>();
+	const outcomeOf = (command: BatchCommand, reply: BatchReply, key: string): BulkOutcome => {
+		if (reply.errors[key]) return { error: notFoundAsField(client.commandError(command.method, reply.errors[key]), entity, command.params?.[entity.idParam]) };
+		if (!(key in reply.result)) return { error: new Error(`Bitrix24 returned no result for ${command.method}`) };
+		return { result: writeOutput(entity, operation, command, reply.result[key]) };
+	};
+	const direct = chunk.filter(({ prepared }) => breaksInBatch(prepared));
+	let pending = chunk.filter((entry) => !direct.includes(entry));
+	while (pending.length) {
+		const commands = Object.fromEntries(pending.map(({ itemIndex, prepared }) => [`i${itemIndex}`, prepared]));
+		const sent = await settle(client.batch(commands, true, false));
+		if (!sent.ok) {
+			// The first request of a batch-only chunk failed as a whole: nothing of the chunk is known to be written.
+			if (!outcomes.size && !direct.length) throw sent.error;
+			for (const { itemIndex } of pending) outcomes.set(itemIndex, { error: sent.error });
+			break;
+		}
+		const reply = sent.value;
+		const refused = new Set(refusedKeys(reply, Object.keys(commands)));
+		for (const { itemIndex, prepared } of pending) if (!refused.has(`i${itemIndex}`)) outcomes.set(itemIndex, outcomeOf(prepared, reply, `i${itemIndex}`));
+		const resend = refused.size > 0 && (await refusals.wait(commands, reply, [...refused], refused.size < pending.length));
+		if (!resend) {
+			// Nothing refused, or still refused after waiting as long as allowed: the refusal is the item's error.
+			for (const { itemIndex, prepared } of pending) if (refused.has(`i${itemIndex}`)) outcomes.set(itemIndex, outcomeOf(prepared, reply, `i${itemIndex}`));
+			break;
+		}
+		pending = pending.filter(({ itemIndex }) => refused.has(`i${itemIndex}`));
+	}
+	for (const { itemIndex, prepared } of direct) {
+		const sent = await settle(client.call(prepared.method, prepared.params ?? {}, true));
+		outcomes.set(
+			itemIndex,
+			sent.ok ? { result: writeOutput(entity, operation, prepared, sent.value.result) } : { error: notFoundAsField(sent.error, entity, prepared.params?.[entity.idParam]) },
+		);
+	}
+	return chunk.map(({ itemIndex }) => outcomes.get(itemIndex) ?? { error: new Error('Bitrix24 returned no result for this item') });
+}
+
 export async function bulkWrite(ctx: IExecuteFunctions, client: Bitrix24Client, operation: OperationName): Promise<INodeExecutionData[][]> {
 	const entity = entityOf(param(ctx, 'resource', 0));
+	const refusals = client.refusalWaiter();
 	return await runInChunks<BatchCommand>(
 		ctx,
 		BATCH_LIMIT,
 		async (itemIndex) => await prepareWrite(ctx, client, entity, operation, itemIndex),
-		async (chunk): Promise<BulkOutcome[]> => {
-			const commands = Object.fromEntries(chunk.map(({ itemIndex, prepared }) => [`i${itemIndex}`, prepared]));
-			const reply = await client.batch(commands, true, false);
-			return chunk.map(({ itemIndex, prepared }) => {
-				const key = `i${itemIndex}`;
-				if (reply.errors[key]) return { error: notFoundAsField(client.commandError(prepared.method, reply.errors[key]), entity, prepared.params?.[entity.idParam]) };
-				if (!(key in reply.result)) return { error: new Error(`Bitrix24 returned no result for ${prepared.method}`) };
-				return { result: writeOutput(entity, operation, prepared, reply.result[key]) };
-			});
-		},
+		async (chunk) => await sendWrites(client, entity, operation, chunk, refusals),
 	);
 }
 
@@ -114,6 +163,9 @@ interface ListQuery {
 	entityTypeId?: number;
 }
 
+/** A Bitrix24 field name (TITLE, UF_CRM_1700000000, ufCrm5_1700000000). */
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** The UI's operators (named: a value starting with "=" would be an expression in n8n) as filter key prefixes. */
 const FILTER_PREFIX: Record<string, string> = { equals: '', notEquals: '!', gt: '>', gte: '>=', lt: '<', lte: '<=', contains: '%', in: '' };
 
@@ -121,8 +173,13 @@ function listQuery(ctx: IExecuteFunctions, entity: EntitySpec, itemIndex: number
 	const filter: IDataObject = {};
 	const { conditions = [] } = param<{ conditions?: Array<{ field?: string; operator?: string; value?: unknown }> }>(ctx, 'filters', itemIndex, {});
 	conditions.forEach((condition, index) => {
-		const field = String(condition.field ?? '').trim();
+		const field = typeof condition.field === 'string' ? condition.field.trim() : '';
 		if (!field) throw new FieldError(`filters.conditions[${index}].field`, 'choose a field');
+		// The operator is a prefix of the filter key: a field name carrying one (">=ID", "!ID") or brackets would
+		// change the filter whatever operator was chosen.
+		if (!FIELD_NAME.test(field)) {
+			throw new FieldError(`filters.conditions[${index}].field`, `"${field}" is not a Bitrix24 field name (letters, digits and underscores); choose the comparison in Operator`);
+		}
 		// n8n leaves a parameter at its default out of fixedCollection values.
 		const operator = condition.operator || 'equals';
 		const prefix = FILTER_PREFIX[operator];
@@ -170,42 +227,63 @@ function keysetFor(entity: EntitySpec, query: ListQuery) {
  * requested exactly: 50 pages (2,500 rows) per request, page k+1 filtering `>ID` on the last ID of page k
  * through a `$result[...]` reference (`start=-1`: no COUNT for them). 10,000 rows cost 1 + 4 requests, and
  * a small result costs one. A short page ends the list early (records deleted meanwhile).
+ *
+ * A page the batch refused before acting (OPERATION_TIME_LIMIT; a read, safe to resend) is read again after the
+ * method's window moves on, with the pages after it (they refer to it). A query containing `$result`, which
+ * `batch` would rewrite, is read with one direct call per page instead.
  */
 async function readByKeyset(client: Bitrix24Client, entity: EntitySpec, query: ListQuery, max: number): Promise<IDataObject[]> {
 	const keyset = entity.keyset!;
 	const method = entity.methods.getMany!;
 	const order = { [keyset.orderKey]: keyset.direction };
 	const path = entity.wrap ? `[${entity.wrap.list}]` : '';
+	const pageAfter = (after: IDataObject[string]) => listParams(entity, query, -1, { ...query.filter, [keyset.filterKey]: after }, order);
 	const first = await client.call(method, listParams(entity, query, 0, query.filter, order));
 	const rows = unwrapList(entity, first.result).slice(0, max);
 	let remainingPages = Math.ceil((Math.min(max, Number(first.total ?? 0)) - rows.length) / PAGE_SIZE);
 	if (rows.length < PAGE_SIZE || first.next === undefined) remainingPages = 0;
+	const direct = breaksInBatch(query);
+	const refusals = client.refusalWaiter();
 	while (remainingPages > 0 && rows.length < max) {
-		const pages = Math.min(BATCH_LIMIT, remainingPages);
 		const lastId = rows[rows.length - 1][entity.idKey];
 		if (lastId === undefined || lastId === null || lastId === '') throw new Error(`Bitrix24 returned ${entity.name} rows without ${entity.idKey}; cannot page on`);
+		if (direct) {
+			const pageRows = unwrapList(entity, (await client.call(method, pageAfter(lastId))).result);
+			for (const row of pageRows) if (rows.length < max) rows.push(row);
+			remainingPages -= 1;
+			if (pageRows.length < PAGE_SIZE) return rows;
+			continue;
+		}
+		const pages = Math.min(BATCH_LIMIT, remainingPages);
 		const commands: Record<string, BatchCommand> = {};
 		for (let page = 0; page < pages; page++) {
-			const after = page === 0 ? lastId : `$result[p${page - 1}]${path}[${PAGE_SIZE - 1}][${entity.idKey}]`;
-			commands[`p${page}`] = { method, params: listParams(entity, query, -1, { ...query.filter, [keyset.filterKey]: after }, order) };
+			commands[`p${page}`] = { method, params: pageAfter(page === 0 ? lastId : `$result[p${page - 1}]${path}[${PAGE_SIZE - 1}][${entity.idKey}]`) };
 		}
 		const reply = await client.batch(commands, false, false);
-		for (let page = 0; page < pages; page++) {
-			const key = `p${page}`;
+		let read = 0;
+		for (; read < pages; read++) {
+			const key = `p${read}`;
+			if (isRefusedCommand(reply.errors[key])) break;
 			if (reply.errors[key]) throw client.commandError(method, reply.errors[key]);
 			const pageRows = unwrapList(entity, reply.result[key]);
 			for (const row of pageRows) if (rows.length < max) rows.push(row);
 			// A short page: the list ended earlier than its total said; later pages would repeat nothing new.
 			if (pageRows.length < PAGE_SIZE) return rows;
 		}
-		remainingPages -= pages;
+		remainingPages -= read;
+		if (read < pages) {
+			// Page `read` was refused; the pages after it refer to it. Wait, then page on from the last row read.
+			const refused = `p${read}`;
+			if (!(await refusals.wait(commands, reply, [refused], read > 0))) throw client.commandError(method, reply.errors[refused]);
+		}
 	}
 	return rows;
 }
 
 /**
  * Documented paging (`start` = 0, 50, 100…) where the user's order forbids keyset: the first page tells
- * the total, the remaining pages are fetched 50 per `batch`.
+ * the total, the remaining pages are fetched 50 per `batch` (pages refused before acting are waited out and
+ * fetched again), or one direct call per page when the query contains `$result`.
  */
 async function readByOffset(client: Bitrix24Client, entity: EntitySpec, query: ListQuery, max: number): Promise<IDataObject[]> {
 	const method = entity.methods.getMany!;
@@ -214,14 +292,30 @@ async function readByOffset(client: Bitrix24Client, entity: EntitySpec, query: L
 	const total = Math.min(max, Number(first.total ?? rows.length));
 	const starts: number[] = [];
 	for (let start = PAGE_SIZE; start < total && first.next !== undefined; start += PAGE_SIZE) starts.push(start);
+	const direct = breaksInBatch(query);
+	const refusals = client.refusalWaiter();
 	for (let i = 0; i < starts.length && rows.length < max; i += BATCH_LIMIT) {
 		const group = starts.slice(i, i + BATCH_LIMIT);
-		const reply = await client.batch(Object.fromEntries(group.map((start) => [`s${start}`, { method, params: listParams(entity, query, start) }])), false, false);
-		for (const start of group) {
-			const key = `s${start}`;
-			if (reply.errors[key]) throw client.commandError(method, reply.errors[key]);
-			for (const row of unwrapList(entity, reply.result[key])) if (rows.length < max) rows.push(row);
+		const pages = new Map<number, IDataObject[]>();
+		if (direct) {
+			for (const start of group) pages.set(start, unwrapList(entity, (await client.call(method, listParams(entity, query, start))).result));
 		}
+		let pending = direct ? [] : group;
+		while (pending.length) {
+			const commands: Record<string, BatchCommand> = Object.fromEntries(pending.map((start) => [`s${start}`, { method, params: listParams(entity, query, start) }]));
+			const reply = await client.batch(commands, false, false);
+			const refused = refusedKeys(reply, Object.keys(commands));
+			for (const start of pending) {
+				const key = `s${start}`;
+				if (refused.includes(key)) continue;
+				if (reply.errors[key]) throw client.commandError(method, reply.errors[key]);
+				pages.set(start, unwrapList(entity, reply.result[key]));
+			}
+			if (!refused.length) break;
+			if (!(await refusals.wait(commands, reply, refused, refused.length < pending.length))) throw client.commandError(method, reply.errors[refused[0]]);
+			pending = pending.filter((start) => refused.includes(`s${start}`));
+		}
+		for (const start of group) for (const row of pages.get(start) ?? []) if (rows.length < max) rows.push(row);
 	}
 	return rows;
 }

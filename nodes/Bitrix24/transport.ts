@@ -1,11 +1,13 @@
 import type { ICredentialDataDecryptedObject, IDataObject, INode } from 'n8n-workflow';
-import { crmApiError, settle, UnknownOutcomeError } from '../common/errors';
+import { sleep } from 'n8n-workflow';
+import { crmApiError, crmCodeOf, settle, UnknownOutcomeError } from '../common/errors';
 import { encodePhpForm } from '../common/formBody';
 import type { CrmContext, HttpCall, HttpReply, HttpSend } from '../common/http';
 import { normalizeBaseUrl, sendWith } from '../common/http';
 import { parseJson } from '../common/json';
 import type { RateLimit } from '../common/rateLimiter';
 import { rateLimiterFor, shareOf } from '../common/rateLimiter';
+import { redactSecrets } from '../common/redact';
 import { isConnectionDropped, isConnectionRefused, withRetry } from '../common/retry';
 
 /**
@@ -53,11 +55,18 @@ export interface BatchCommand {
 	query?: string;
 }
 
+export interface BatchCommandError {
+	error: string;
+	error_description: string;
+}
+
 export interface BatchReply {
 	result: Record<string, unknown>;
-	errors: Record<string, { error: string; error_description: string }>;
+	errors: Record<string, BatchCommandError>;
 	total: Record<string, number>;
 	next: Record<string, number>;
+	/** Each command's `time` block (its method's `operating`, `operating_reset_at`…). */
+	time: Record<string, IDataObject>;
 }
 
 const WEBHOOK_URL = /^(https?:\/\/[^?#]+?)\/rest\/(\d+)\/([A-Za-z0-9_-]+)\/?$/;
@@ -89,6 +98,58 @@ export function bitrix24Endpoint(authentication: Bitrix24Authentication, raw: IC
 /** Errors Bitrix24 gives before doing anything: safe to wait out and send again, also for writes. */
 const REFUSED_BEFORE_ACTING = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT']);
 
+/**
+ * How long to wait for a method's operating-time window. `operating_reset_at` is a Unix time in whole seconds
+ * (cut, not rounded): the window moves on within the second after it, so the wait lasts to that second's end.
+ * Without it, 10 s; always 1 s to MAX_TIME_LIMIT_WAIT_MS.
+ */
+function operatingWaitMs(resetAt: number | undefined): number {
+	if (resetAt === undefined || !Number.isFinite(resetAt)) return 10_000;
+	const until = (Number.isInteger(resetAt) ? resetAt + 1 : resetAt) * 1000;
+	return Math.min(MAX_TIME_LIMIT_WAIT_MS, Math.max(1000, until - Date.now()));
+}
+
+/** A batch command refused before acting (nothing done): safe to resend after waiting, also a write. */
+export function isRefusedCommand(error: Partial<BatchCommandError> | undefined): boolean {
+	return !!error && REFUSED_BEFORE_ACTING.has(String(error.error ?? ''));
+}
+
+const BATCH_REFERENCE = /\$result/i;
+
+/**
+ * Bitrix24 replaces `$result[key]…` (and `$result_error`, `$result_total`… ) references inside `batch` commands
+ * after decoding their parameters; there is no escape. A command whose method name, keys or values contain such
+ * text must be sent as a direct call, or its values are silently rewritten.
+ */
+export function breaksInBatch(value: unknown, depth = 0): boolean {
+	if (typeof value === 'string') return BATCH_REFERENCE.test(value);
+	if (depth > 32 || value === null || typeof value !== 'object') return false;
+	if (Array.isArray(value)) return value.some((item) => breaksInBatch(item, depth + 1));
+	return Object.entries(value as IDataObject).some(([key, item]) => BATCH_REFERENCE.test(key) || breaksInBatch(item, depth + 1));
+}
+
+/**
+ * How many times refused commands are waited out and resent while no command gets through (like the transport's 6
+ * attempts of a refused request); then the refusals are the commands' errors. Any progress starts the count anew.
+ */
+const MAX_REFUSED_ROUNDS = 5;
+
+/**
+ * Errors built from a Bitrix24 REST envelope (`{error, error_description}`), with the envelope's words: only
+ * these are Bitrix24's own answers (a web server's 404 page saying "Not Found" is not).
+ */
+const envelopeErrors = new WeakMap<object, { code: string; description: string }>();
+
+/** Method/event "not found" is about the call, not about a record. */
+const CALL_NOT_FOUND = /METHOD_NOT_FOUND|EVENT_NOT_FOUND/i;
+
+/** Did Bitrix24 itself answer that a record was not found (`"error": ""` / `NOT_FOUND`, "Not found")? */
+export function isNotFoundAnswer(error: unknown): boolean {
+	const envelope = error && typeof error === 'object' ? envelopeErrors.get(error) : undefined;
+	if (!envelope || CALL_NOT_FOUND.test(envelope.code)) return false;
+	return envelope.code.toUpperCase() === 'NOT_FOUND' || /not found/i.test(envelope.description);
+}
+
 class RetryableReply extends Error {
 	constructor(
 		readonly reply: HttpReply,
@@ -110,18 +171,37 @@ function httpStatusOf(error: unknown): number | undefined {
 	return undefined;
 }
 
+/** The URL of the request that failed, as axios keeps it in the error chain (n8n wraps the axios error). */
+function requestUrlOf(error: unknown): string | undefined {
+	let current: unknown = error;
+	for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+		const url = (current as { config?: { url?: unknown } }).config?.url;
+		if (typeof url === 'string') return url;
+		current = (current as { cause?: unknown }).cause;
+	}
+	return undefined;
+}
+
+const originOf = (url: string | undefined) => (url && URL.canParse(url) ? new URL(url).origin : undefined);
+
 export class Bitrix24Client {
 	constructor(
 		private readonly ctx: CrmContext | undefined,
 		private readonly send: HttpSend,
 		readonly endpoint: Bitrix24Endpoint,
 		private readonly node: INode,
-	) {}
+	) {
+		// The inbound webhook's code is part of every request path.
+		if (endpoint.authentication === 'webhook') this.addSecrets(/\/rest\/\d+\/([^/]+)\/$/.exec(endpoint.restBase)?.[1]);
+	}
 
 	static async fromContext(ctx: CrmContext, authentication?: Bitrix24Authentication): Promise<Bitrix24Client> {
 		const auth = authentication ?? ((ctx.getNodeParameter('authentication', 0, 'webhook') as Bitrix24Authentication) || 'webhook');
 		const raw = await ctx.getCredentials(credentialTypeOf(auth));
-		return new Bitrix24Client(ctx, sendWith(ctx), bitrix24Endpoint(auth, raw), ctx.getNode());
+		const client = new Bitrix24Client(ctx, sendWith(ctx), bitrix24Endpoint(auth, raw), ctx.getNode());
+		const tokens = raw.oauthTokenData as IDataObject | undefined;
+		if (auth === 'oAuth2') client.addSecrets(raw.clientSecret, tokens?.access_token, tokens?.refresh_token);
+		return client;
 	}
 
 	/** Calls one REST method. `writes` decides what may be resent after a failure (see retry rules). */
@@ -149,16 +229,72 @@ export class Bitrix24Client {
 			errors: asRecord(result?.result_error),
 			total: asRecord(result?.result_total),
 			next: asRecord(result?.result_next),
+			time: asRecord(result?.result_time),
 		};
 	}
 
 	/** A batch command's error as the node shows it. */
-	commandError(method: string, error: { error?: string; error_description?: string }) {
-		return crmApiError(this.node, {
+	commandError(method: string, error: { error?: unknown; error_description?: unknown }) {
+		return this.envelopeError(error.error, error.error_description, 'ERROR', 'the command failed', undefined, ` (${method})`);
+	}
+
+	/**
+	 * Waits out commands a batch refused before acting (429 OPERATION_TIME_LIMIT: the method's time budget is
+	 * spent; nothing was done, so resending is safe, also for writes), as `exchange` does for a refused request:
+	 * until the method's window moves on (`operating_reset_at` of its other commands in the reply, or the last one
+	 * seen, bounded by MAX_TIME_LIMIT_WAIT_MS). `wait` returns false instead of waiting once MAX_REFUSED_ROUNDS
+	 * resends in a row got nothing through: the refusals are then the commands' errors.
+	 */
+	refusalWaiter() {
+		const resetAt = new Map<string, number>();
+		let idleRounds = 0;
+		return {
+			wait: async (commands: Record<string, BatchCommand>, reply: BatchReply, refused: string[], progressed: boolean): Promise<boolean> => {
+				if (!refused.length) return false;
+				idleRounds = progressed ? 0 : idleRounds + 1;
+				if (idleRounds > MAX_REFUSED_ROUNDS) return false;
+				for (const [key, command] of Object.entries(commands)) {
+					const at = Number(reply.time[key]?.operating_reset_at);
+					const method = command.method.toLowerCase();
+					if (Number.isFinite(at) && at > 0 && at > (resetAt.get(method) ?? 0)) resetAt.set(method, at);
+				}
+				let ms = 0;
+				for (const key of refused) {
+					const code = String(reply.errors[key]?.error ?? '');
+					const method = commands[key]?.method.toLowerCase() ?? '';
+					ms = Math.max(ms, code === 'QUERY_LIMIT_EXCEEDED' ? 1000 : operatingWaitMs(resetAt.get(method)));
+				}
+				await sleep(ms);
+				return true;
+			},
+		};
+	}
+
+	/** Server text with every credential this client knows (webhook code, OAuth tokens, client secret) cut out. */
+	redact(text: string): string {
+		return redactSecrets(text, [...this.secrets]);
+	}
+
+	/** An error from a REST envelope; its words are Bitrix24's (see isNotFoundAnswer). */
+	private envelopeError(code: unknown, description: unknown, fallbackCode: string, fallbackDescription: string, httpCode?: number, suffix = '') {
+		const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? this.redact(String(value)) : '');
+		const envelope = { code: text(code), description: text(description) };
+		const error = crmApiError(this.node, {
 			crm: 'Bitrix24',
-			code: String(error.error || 'ERROR'),
-			message: `${String(error.error_description || 'the command failed')} (${method})`,
+			code: envelope.code || fallbackCode,
+			message: `${envelope.description || fallbackDescription}${suffix}`,
+			httpCode,
 		});
+		envelopeErrors.set(error, envelope);
+		return error;
+	}
+
+	/** Credentials that must never appear in an error: the webhook code, and the OAuth tokens and client secret seen. */
+	private readonly secrets = new Set<string>();
+
+	/** Adds credentials to cut from server text (OAuth tokens, as they are read and refreshed). */
+	addSecrets(...values: unknown[]): void {
+		for (const value of values) if (typeof value === 'string' && value.trim()) this.secrets.add(value.trim());
 	}
 
 	private url(method: string): string {
@@ -199,12 +335,15 @@ export class Bitrix24Client {
 				return this.unwrap(method, error.reply);
 			}
 			if (writes && isConnectionDropped(error)) throw new UnknownOutcomeError(`Bitrix24 ${method}`, error);
+			// Our own errors (the portal answered, or the OAuth2 token could not be refreshed) as they are.
+			if (crmCodeOf(error) !== undefined) throw error;
 			// Network errors of n8n's helper may carry the request URL, which holds the webhook code: keep only the code.
 			const code = (error as { code?: unknown }).code;
+			const reason = typeof code === 'string' ? code : String((error as Error)?.message ?? '').split('\n')[0] || 'network error';
 			throw crmApiError(this.node, {
 				crm: 'Bitrix24',
 				code: typeof code === 'string' ? code : 'NETWORK_ERROR',
-				message: `could not reach the portal ${this.endpoint.portal} (${typeof code === 'string' ? code : (error as Error).message?.split('\n')[0] ?? 'network error'})`,
+				message: `could not reach the portal ${this.endpoint.portal} (${this.redact(reason)})`,
 			});
 		}
 		return this.unwrap(method, outcome.value);
@@ -214,25 +353,21 @@ export class Bitrix24Client {
 	private timeLimitWait(reply: HttpReply): number {
 		const time = (reply.body as { time?: { operating_reset_at?: number } } | undefined)?.time;
 		const resetAt = Number(time?.operating_reset_at);
-		const ms = Number.isFinite(resetAt) ? resetAt * 1000 - Date.now() : 10_000;
-		return Math.min(MAX_TIME_LIMIT_WAIT_MS, Math.max(1000, ms));
+		return operatingWaitMs(Number.isFinite(resetAt) && resetAt > 0 ? resetAt : undefined);
 	}
 
 	private unwrap(method: string, reply: HttpReply): HttpReply {
 		const body = reply.body as IDataObject | undefined;
 		if (body && typeof body === 'object' && 'result' in body && reply.statusCode < 400) return reply;
 		if (body && typeof body === 'object' && 'error' in body) {
-			throw crmApiError(this.node, {
-				crm: 'Bitrix24',
-				code: String(body.error || `HTTP_${reply.statusCode}`),
-				message: String(body.error_description || 'the portal reported an error without a description'),
-				httpCode: reply.statusCode,
-			});
+			throw this.envelopeError(body.error, body.error_description, `HTTP_${reply.statusCode}`, 'the portal reported an error without a description', reply.statusCode);
 		}
+		// Not Bitrix24's envelope (a web server's or a proxy's page): it may echo the request URI, so credentials
+		// are cut from the whole text before a part of it is shown.
 		throw crmApiError(this.node, {
 			crm: 'Bitrix24',
 			code: `HTTP_${reply.statusCode}`,
-			message: `"${method}" did not answer with a REST envelope: ${reply.text.slice(0, 200) || 'empty body'}`,
+			message: `"${method}" did not answer with a REST envelope: ${this.redact(reply.text).slice(0, 200) || 'empty body'}`,
 			httpCode: reply.statusCode,
 		});
 	}
@@ -246,7 +381,11 @@ export class Bitrix24Client {
 		if (this.endpoint.authentication === 'webhook' || !this.ctx) return await this.send(call);
 		const ctx = this.ctx;
 		const type = credentialTypeOf('oAuth2');
-		const tokenOf = async () => String(((await ctx.getCredentials(type)).oauthTokenData as IDataObject | undefined)?.access_token ?? '');
+		const tokenOf = async () => {
+			const tokens = (await ctx.getCredentials(type)).oauthTokenData as IDataObject | undefined;
+			this.addSecrets(tokens?.access_token, tokens?.refresh_token);
+			return typeof tokens?.access_token === 'string' ? tokens.access_token : '';
+		};
 		const attempt = async (token: string, ignoreAll: boolean) => {
 			const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, type, {
 				method: call.method,
@@ -266,7 +405,18 @@ export class Bitrix24Client {
 		const used = await tokenOf();
 		const first = await settle(attempt(used, false));
 		if (first.ok) return first.value;
-		if (httpStatusOf(first.error) !== 401) throw first.error;
+		if (httpStatusOf(first.error) !== 401) {
+			// Every answer of the portal but a 401 comes back as a reply (ignoreHttpStatusErrors): what is thrown is
+			// either the network, or n8n core failing to refresh the token after the portal's 401.
+			if (isConnectionRefused(first.error) || isConnectionDropped(first.error)) {
+				// The portal's 401 came, then the token endpoint (another host) could not be reached.
+				const failed = originOf(requestUrlOf(first.error));
+				if (!failed || failed === originOf(call.url)) throw first.error;
+				// (No network code such as ECONNREFUSED in the text: n8n's NodeApiError replaces such messages with its own.)
+				throw this.refreshFailed(new Error(`could not reach the token service ${new URL(failed).host}`), used);
+			}
+			throw this.refreshFailed(first.error, used);
+		}
 		const renewed = await tokenOf();
 		if (renewed === used) {
 			throw crmApiError(this.node, {
@@ -277,5 +427,29 @@ export class Bitrix24Client {
 			});
 		}
 		return await attempt(renewed, true);
+	}
+
+	/**
+	 * n8n core could not get a new access token after the portal refused the old one (the token endpoint refused the
+	 * refresh token — rotated out by another process, revoked — or failed): the portal was reached, the credential
+	 * is the problem. Nothing was done by the refused request.
+	 */
+	private refreshFailed(error: unknown, usedToken: string) {
+		const reason = this.redact(String((error as Error | undefined)?.message ?? error ?? '').split('\n')[0]).replace(/[\s.]+$/, '');
+		if (!usedToken) {
+			return crmApiError(this.node, {
+				crm: 'Bitrix24',
+				code: 'NO_AUTH_FOUND',
+				message: `the Bitrix24 OAuth2 credential has no access token${reason ? ` (${reason})` : ''}; connect the credential`,
+			});
+		}
+		return crmApiError(this.node, {
+			crm: 'Bitrix24',
+			code: 'expired_token',
+			message:
+				`the access token expired and could not be refreshed${reason ? `: ${reason}` : ''}. ` +
+				'Reconnect the Bitrix24 OAuth2 credential, or retry later if the token service was unavailable',
+			httpCode: 401,
+		});
 	}
 }

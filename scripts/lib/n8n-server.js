@@ -563,10 +563,11 @@ async function startN8n(opts) {
 	/**
 	 * `n8n execute --id=<id> --rawOutput`, parsed.
 	 * @param {string} workflowId
+	 * @param {{ timeoutMs?: number }} [o]  the CLI is killed after this (default 120 s)
 	 * @returns {Promise<{ code: number|null, stdout: string, stderr: string, ms: number, output: any }>}
 	 */
-	async function execute(workflowId) {
-		const r = await cli(['execute', `--id=${workflowId}`, '--rawOutput']);
+	async function execute(workflowId, o = {}) {
+		const r = await cli(['execute', `--id=${workflowId}`, '--rawOutput'], o);
 		return { ...r, output: parseExecuteOutput(r.stdout) };
 	}
 

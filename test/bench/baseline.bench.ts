@@ -92,7 +92,8 @@ async function main() {
 		const ids = await n8n.importWorkflows(scenarios.map((s) => s.workflow()));
 		for (const [i, s] of scenarios.entries()) {
 			emu.clearRequests();
-			const r = await n8n.execute(ids[i]);
+			// The spaced baselines take as long as the limits say (1,000 writes at 2/s: over 8 minutes).
+			const r = await n8n.execute(ids[i], { timeoutMs: 1_200_000 });
 			const runData = r.output?.data?.resultData?.runData ?? {};
 			const nodeRun = runData[s.node]?.[0];
 			const items = (runData[s.itemsNode ?? s.node]?.[0]?.data?.main?.[0] ?? []) as Array<{ json: Record<string, unknown> }>;
@@ -103,7 +104,7 @@ async function main() {
 			const { calls, refused } = emu.calls();
 			const seconds = (nodeRun?.executionTime ?? 0) / 1000;
 			const good = items.length - failedItems;
-			const outcome = error ? `failed: ${String(error).slice(0, 60)}` : good === s.expected ? `${good} ok` : `${good} ok, ${failedItems} failed (of ${s.expected})`;
+			const outcome = !r.output ? `no result (CLI exit ${r.code} after ${Math.round(r.ms / 1000)} s)` : error ? `failed: ${String(error).slice(0, 60)}` : good === s.expected ? `${good} ok` : `${good} ok, ${failedItems} failed (of ${s.expected})`;
 			const row: Measured = { crm, scenario: s.scenario, approach: s.approach, calls, refused, outcome, seconds, itemsPerSecond: seconds ? Math.round((error ? 0 : good) / seconds) : 0, bound: boundOf[crm](calls) };
 			results.push(row);
 			console.log(JSON.stringify(row));

@@ -283,12 +283,12 @@ describe('Bitrix24: the operating-time limit refuses commands inside a batch', (
 		} else expect(items.map((item) => Number(item.json.ID))).toEqual(ids);
 	});
 
-	// NODE BUG (nodes/Bitrix24/operations.ts, readByKeyset / readByOffset): a page command refused inside the batch
-	// with OPERATION_TIME_LIMIT (nothing done; a read, safe to resend) makes the whole Return All throw
-	// ("Bitrix24 error OPERATION_TIME_LIMIT … (crm.lead.list) [item 0]") and every page read so far is thrown away.
-	// Expected: like a refused request (transport REFUSED_BEFORE_ACTING), wait for the method's window and resend the
-	// refused pages; all 5,000 leads once.
-	it.failing('Return All waits out list commands refused inside a batch and reads every lead once', async () => {
+	// Was a node bug (nodes/Bitrix24/operations.ts, readByKeyset / readByOffset): a page command refused inside the
+	// batch with OPERATION_TIME_LIMIT (nothing done; a read, safe to resend) made the whole Return All throw
+	// ("Bitrix24 error OPERATION_TIME_LIMIT … (crm.lead.list) [item 0]") and every page read so far was thrown away.
+	// Now, like a refused request (transport REFUSED_BEFORE_ACTING), the node waits for the method's window and
+	// resends the refused page (and the keyset pages after it); all 5,000 leads once.
+	it('Return All waits out list commands refused inside a batch and reads every lead once', async () => {
 		const ids = r.emulator.seed('lead', 5_000);
 		r.emulator.knobs.operatingCost = { 'crm.lead.list': 0.03 };
 		const { items, error } = await readAll();
@@ -296,17 +296,53 @@ describe('Bitrix24: the operating-time limit refuses commands inside a batch', (
 		expect(items.map((item) => Number(item.json.ID))).toEqual(ids);
 	});
 
-	// NODE BUG (nodes/Bitrix24/operations.ts, bulkWrite's send callback; nodes/common/execute.ts, runInChunks): a
-	// command refused inside a batch with OPERATION_TIME_LIMIT was refused before acting (the same refusal the
-	// transport waits out and resends for a whole request, REFUSED_BEFORE_ACTING), but bulkWrite maps it straight to
-	// an item error: here 66 of 100 leads fail although waiting ~2 s would have let them through. Expected: the
-	// refused commands are collected, the node waits for the method's window (operating_reset_at, bounded like
-	// MAX_TIME_LIMIT_WAIT_MS) and resends only them; every lead is created exactly once.
-	it.failing('refused commands are waited out and resent: every lead created once', async () => {
+	// Was a node bug (nodes/Bitrix24/operations.ts, bulkWrite's send callback): a command refused inside a batch with
+	// OPERATION_TIME_LIMIT was refused before acting (the same refusal the transport waits out and resends for a whole
+	// request, REFUSED_BEFORE_ACTING), but bulkWrite mapped it straight to an item error: 66 of 100 leads failed
+	// although waiting ~2 s would have let them through. Now the refused commands are collected, the node waits for
+	// the method's window (operating_reset_at, bounded like MAX_TIME_LIMIT_WAIT_MS) and resends only them; every
+	// lead is created exactly once.
+	it('refused commands are waited out and resent: every lead created once', async () => {
 		const input = range(100).map((i) => ({ t: `Lead ${i}` }));
 		const { items } = await create(input);
 		expect(items.filter((item) => item.json.error)).toEqual([]);
 		expect(r.emulator.count('lead')).toBe(100);
+	});
+
+	/** Per command sent, in order: the batch commands' keys with the status each got. */
+	const commandLog = () => batches(r.emulator).map((call) => (call.commands ?? []).map((c) => [c.key, c.status] as const));
+
+	it('only the refused commands are resent (after the window), each item once, under its own title', async () => {
+		const input = range(100).map((i) => ({ t: `Lead ${i}` }));
+		r.emulator.clearRequests();
+		const { items } = await create(input);
+		expect(items.map(pairedIndex)).toEqual(range(100));
+		expect(items.filter((item) => item.json.error)).toEqual([]);
+		for (const item of items) expect(r.emulator.getRecord('lead', Number(item.json.ID))?.TITLE).toBe(input[pairedIndex(item)].t);
+		const log = commandLog();
+		expect(log.length).toBeGreaterThan(2);
+		// Every batch after a refusal carries exactly the commands the one before refused (or the next chunk).
+		const sends = new Map<string, number[]>();
+		for (const commands of log) for (const [key, status] of commands) sends.set(key, [...(sends.get(key) ?? []), status]);
+		expect(sends.size).toBe(100);
+		for (const [key, statuses] of sends) expect([key, statuses.slice(-1)[0], statuses.slice(0, -1).every((status) => status === 429)]).toEqual([key, 200, true]);
+		for (let i = 1; i < log.length; i++) {
+			const refusedBefore = log[i - 1].filter(([, status]) => status === 429).map(([key]) => key);
+			if (refusedBefore.length) expect(log[i].map(([key]) => key)).toEqual(refusedBefore);
+		}
+	});
+
+	it('Return All in an order keyset cannot follow (offset pages in batch) waits out refused pages: every lead once, in order', async () => {
+		const ids = r.emulator.seed('lead', 3_000);
+		r.emulator.knobs.operatingCost = { 'crm.lead.list': 0.03 };
+		r.emulator.clearRequests();
+		const { items, error } = await runNodes(r.webhook, [node({ resource: 'lead', operation: 'getMany', returnAll: true, options: { select: ['ID'], sortField: 'ID', sortDirection: 'DESC' } })]);
+		expect(error).toBeUndefined();
+		expect(items.map((item) => Number(item.json.ID))).toEqual([...ids].reverse());
+		const log = commandLog();
+		expect(log[0].some(([, status]) => status === 429)).toBe(true);
+		// The resend asks only for the refused pages.
+		expect(log[1].map(([key]) => key)).toEqual(log[0].filter(([, status]) => status === 429).map(([key]) => key));
 	});
 });
 
@@ -338,13 +374,33 @@ describe('Bitrix24 OAuth2: the token endpoint fails while a write waits for a re
 		expect(r.emulator.count('lead')).toBe(1);
 	});
 
-	// NODE BUG (nodes/Bitrix24/transport.ts, Bitrix24Client.exchange): same root cause as the reused refresh token
-	// (next describe): the failed refresh is shown as "Bitrix24 error NETWORK_ERROR: could not reach the portal <url> (The
-	// service was not able to process your request)". The portal answered (401 expired_token); the token endpoint
-	// failed. Expected: an error that says the access token expired and could not be refreshed (try again / reconnect).
-	it.failing('says the token could not be refreshed, not that the portal could not be reached', async () => {
+	// Was a node bug (nodes/Bitrix24/transport.ts, Bitrix24Client.exchange): same root cause as the reused refresh
+	// token (next describe): the failed refresh was shown as "Bitrix24 error NETWORK_ERROR: could not reach the portal
+	// <url> (The service was not able to process your request)". The portal answered (401 expired_token); the token
+	// endpoint failed. Now: an error that says the access token expired and could not be refreshed (retry / reconnect).
+	it('says the token could not be refreshed, not that the portal could not be reached', async () => {
 		const items = await writeWithFailedRefresh();
 		for (const item of items) expect(String(item.json.error)).not.toMatch(/NETWORK_ERROR|could not reach/);
+	});
+
+	it('the token service cannot be reached: a refresh error naming it, not "could not reach the portal" (the portal answered 401)', async () => {
+		r.emulator.reset();
+		const store = r.oauth();
+		(store.bitrix24OAuth2Api as IDataObject).accessTokenUrl = 'http://127.0.0.1:1/oauth/token/';
+		r.emulator.expireAccessTokens();
+		r.emulator.clearRequests();
+		const { error } = await runNodes(store, [node({ authentication: 'oAuth2', resource: 'lead', operation: 'get', recordId: '1' })]);
+		expect(error?.message).toMatch(/^Bitrix24 error expired_token: the access token expired and could not be refreshed: could not reach the token service 127\.0\.0\.1:1\. .*\[item 0\]$/);
+		expect(error?.message).not.toMatch(/could not reach the portal/);
+		expect(restCalls(r.emulator).map((c) => [c.restMethod, c.status])).toEqual([['crm.lead.get', 401]]);
+	});
+
+	it('the error is a credential error: the token expired and could not be refreshed, retry or reconnect', async () => {
+		const items = await writeWithFailedRefresh();
+		for (const item of items) {
+			expect(item.json.code).toBe('expired_token');
+			expect(String(item.json.error)).toMatch(/^Bitrix24 error expired_token: the access token expired and could not be refreshed: .*Reconnect the Bitrix24 OAuth2 credential, or retry later.*\[item \d\]$/);
+		}
 	});
 });
 
@@ -411,12 +467,12 @@ describe('Bitrix24 OAuth2: two executions refreshing one token', () => {
 		expect(again.items).toHaveLength(10);
 	});
 
-	// NODE BUG (nodes/Bitrix24/transport.ts, Bitrix24Client.exchange): n8n core's refusal to refresh ("needs to be
-	// reconnected", an invalid_grant from the token endpoint) falls through to the network-error branch and is shown
-	// as "Bitrix24 error NETWORK_ERROR: could not reach the portal <url> (...)": the portal was reached; the
-	// credential must be reconnected. Expected: a credential error (e.g. code expired_token / invalid_grant) that says
-	// to reconnect the Bitrix24 OAuth2 credential, as sendOnce already does when the token could not be renewed.
-	it.failing('the run whose refresh was refused says to reconnect the credential, not that the portal could not be reached', async () => {
+	// Was a node bug (nodes/Bitrix24/transport.ts, Bitrix24Client.exchange): n8n core's refusal to refresh ("needs to
+	// be reconnected", an invalid_grant from the token endpoint) fell through to the network-error branch and was
+	// shown as "Bitrix24 error NETWORK_ERROR: could not reach the portal <url> (...)": the portal was reached; the
+	// credential must be reconnected. Now a credential error (code expired_token) that says to reconnect the Bitrix24
+	// OAuth2 credential, as sendOnce already did when the token could not be renewed.
+	it('the run whose refresh was refused says to reconnect the credential, not that the portal could not be reached', async () => {
 		const { b } = await twoProcessesRefresh();
 		expect(b.error?.message).toMatch(/reconnect/i);
 		expect(b.error?.message).not.toMatch(/NETWORK_ERROR|could not reach/);

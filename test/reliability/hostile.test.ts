@@ -308,7 +308,10 @@ describe('Bitrix24 Trigger, outbound-webhook mode (application token in the form
 		expectAllRefused(await send(trigger, requests), [403]);
 	});
 
-	it('a genuine token given in another shape is accepted: not a forgery (it needs the token); PHP semantics, the last value wins', async () => {
+	// A token given as a one-element list (`auth[application_token][]=…`) used to be accepted because String(['t'])
+	// is 't'; since the trigger reads only a text token (a JSON body can make the value any object, see below), a
+	// list is refused like any other non-text token. Bitrix24 never sends one.
+	it('a genuine token given in another shape: PHP semantics, the last value wins; a list is not a text token (401)', async () => {
 		const without = withField(genuine, TOKEN_KEY, undefined);
 		const results = await send(trigger, [
 			form(`${without}&auth%5Bapplication_token%5D=forged&auth%5Bapplication_token%5D=${token}`, 'duplicated key, genuine last'),
@@ -317,7 +320,7 @@ describe('Bitrix24 Trigger, outbound-webhook mode (application token in the form
 		]);
 		expect(results.map((r) => [r.name, r.status, r.items?.length])).toEqual([
 			['duplicated key, genuine last', 200, 1],
-			['a one-element list', 200, 1],
+			['a one-element list', 401, undefined],
 			['JSON equivalent of the form', 200, 1],
 		]);
 	});
@@ -387,7 +390,8 @@ describe('Bitrix24 Trigger, outbound-webhook mode (application token in the form
 			...json.map((j) => ({ name: `forged JSON ${j}`, url: trigger.url(), body: j, contentType: JSON_TYPE })),
 		];
 		const results = await send(trigger, requests);
-		expectHandled(results, [200, 401], (r) => r.name.startsWith('genuine'));
+		// 400: the genuine JSON whose event is an object (`{"event":{"__proto__":…}}`) is not a Bitrix24 event.
+		expectHandled(results, [200, 400, 401], (r) => r.name.startsWith('genuine'));
 		expect(results.filter((r) => r.name.startsWith('forged')).map((r) => r.status)).toEqual(results.filter((r) => r.name.startsWith('forged')).map(() => 401));
 		for (const r of results.filter((x) => x.items)) {
 			const item = r.items![0] as IDataObject & { data: Record<string, unknown> };
@@ -472,17 +476,46 @@ describe('Bitrix24 Trigger, outbound-webhook mode (application token in the form
 		expectHandled(results, [200, 400, 401, 422], (r) => r.name === 'form with charset');
 	});
 
-	// BUG (nodes/Bitrix24/Bitrix24Trigger.node.ts, webhook(): `String(auth.application_token ?? '')` runs before the
-	// token is compared). A JSON body is read as it is, so a forger can make the token an object without a callable
-	// toString: String() throws "Cannot convert object to primitive value" — the harness sees a crash (500); a real
-	// n8n answers 500 and records a FAILED EXECUTION for every such request (test/e2e/hostile.e2e.test.ts).
-	// Expected: 401 and no execution (only a string token can match).
-	it.failing('BUG: a forged JSON token that is an object without toString crashes the trigger instead of 401', async () => {
+	// Was a bug (nodes/Bitrix24/Bitrix24Trigger.node.ts, webhook(): `String(auth.application_token ?? '')` ran before
+	// the token was compared). A JSON body is read as it is, so a forger can make the token an object without a
+	// callable toString: String() threw "Cannot convert object to primitive value" — the harness saw a crash (500); a
+	// real n8n answers 500 and records a FAILED EXECUTION for every such request (test/e2e/hostile.e2e.test.ts).
+	// Now: 401 and no execution (only a string token can match).
+	it('a forged JSON token that is an object without toString is refused with 401, no crash', async () => {
 		const results = await send(trigger, [
 			{ name: 'toString: 1', url: trigger.url(), body: asJson({ toString: 1 }), contentType: JSON_TYPE },
 			{ name: 'toString and valueOf', url: trigger.url(), body: asJson({ toString: {}, valueOf: {} }), contentType: JSON_TYPE },
 		]);
 		expectAllRefused(results, [401]);
+	});
+
+	it('the genuine token with a domain, event, auth or record ID that is not text: 403 / 400 / 401 / no ID, never a crash', async () => {
+		const json = (auth: IDataObject, rest: IDataObject = {}) =>
+			JSON.stringify({ event: 'ONCRMLEADADD', data: { FIELDS: { ID: '1' } }, ...rest, auth: { domain: b24.domain, member_id: b24.memberId, application_token: token, ...auth } });
+		const at = (name: string, body: string): Sent => ({ name, url: trigger.url(), body, contentType: JSON_TYPE });
+		const results = await send(trigger, [
+			at('domain without toString', json({ domain: { toString: 1 } })),
+			at('domain as a list', json({ domain: [b24.domain] })),
+			at('event without toString', json({}, { event: { toString: 1 } })),
+			at('event as a list', json({}, { event: ['ONCRMLEADADD'] })),
+			at('auth without toString', JSON.stringify({ event: 'ONCRMLEADADD', auth: { toString: 1 } })),
+			at('auth as a list', JSON.stringify({ event: 'ONCRMLEADADD', auth: [token] })),
+			at('the whole body a list', JSON.stringify([{ auth: { application_token: token } }])),
+			at('record ID without toString', json({}, { data: { FIELDS: { ID: { toString: 1 } } } })),
+			at('data without toString', json({}, { data: { toString: 1, FIELDS: { toString: 1 } } })),
+		]);
+		expect(results.map((r) => [r.name, r.status, r.crash, r.items?.map((item) => item.id)])).toEqual([
+			['domain without toString', 403, undefined, undefined],
+			['domain as a list', 403, undefined, undefined],
+			['event without toString', 400, undefined, undefined],
+			['event as a list', 400, undefined, undefined],
+			['auth without toString', 401, undefined, undefined],
+			['auth as a list', 401, undefined, undefined],
+			['the whole body a list', 401, undefined, undefined],
+			['record ID without toString', 200, undefined, [undefined]],
+			['data without toString', 200, undefined, [undefined]],
+		]);
+		expectNoPollution();
 	});
 });
 
@@ -617,7 +650,7 @@ describe('amoCRM Trigger (secret in the registered URL: ?s=)', () => {
 		expectNoPollution();
 	});
 
-	it('refuses the secret with another account (id or subdomain) with 403; a list of one secret is read as the secret (qs)', async () => {
+	it('refuses the secret with another account (id or subdomain) with 403; a list of one secret (qs) with 401', async () => {
 		const q = `?s=${secret}`;
 		expectAllRefused(
 			await send(trigger, [
@@ -628,8 +661,9 @@ describe('amoCRM Trigger (secret in the registered URL: ?s=)', () => {
 			]),
 			[403],
 		);
-		// qs turns ?s[]=x into ['x'], String(['x']) is 'x': harmless (it needs the secret), noted here.
-		expect((await send(trigger, [at(`?s[]=${secret}`, genuine, 'a one-element list')]))[0]).toMatchObject({ status: 200, items: [expect.objectContaining({ event: 'add_lead' })] });
+		// qs turns ?s[]=x into ['x']; String(['x']) was 'x', so a one-element list used to pass. Only a string is the
+		// secret now (the fix for ?s[toString]=1), so a list is refused like every other shape.
+		expectAllRefused(await send(trigger, [at(`?s[]=${secret}`, genuine, 'a one-element list')]), [401]);
 	});
 
 	it('REPLAY: the same delivery sent again is accepted (amoCRM signs nothing; the node keeps no nonce)', async () => {
@@ -687,13 +721,30 @@ describe('amoCRM Trigger (secret in the registered URL: ?s=)', () => {
 		for (const r of results.filter((x) => x.items)) expect({ name: r.name, polluted: (r.items![0].data as Record<string, unknown>).polluted }).toEqual({ name: r.name, polluted: undefined });
 	});
 
-	// BUG (nodes/AmoCrm/AmoCrmTrigger.node.ts, webhook(): `String(this.getQueryData().s ?? '')` before the comparison).
-	// n8n parses the query with qs (allowPrototypes: true), so `?s[toString]=1` makes `s` an object whose toString is
-	// a string: String() throws "Cannot convert object to primitive value". The harness sees a crash (500); a real
-	// n8n answers 500 and records a FAILED EXECUTION per request, without any secret (test/e2e/hostile.e2e.test.ts).
-	// Expected: 401, no execution (only a string can be the secret).
-	it.failing('BUG: ?s[toString]=1 (no secret at all) crashes the trigger instead of 401', async () => {
+	// Was a bug (nodes/AmoCrm/AmoCrmTrigger.node.ts, webhook(): `String(this.getQueryData().s ?? '')` before the
+	// comparison). n8n parses the query with qs (allowPrototypes: true), so `?s[toString]=1` made `s` an object whose
+	// toString is a string: String() threw "Cannot convert object to primitive value" and a real n8n answered 500 and
+	// recorded a FAILED EXECUTION per request. Now only a string can be the secret: 401, no execution.
+	it('?s[toString]=1 (no secret at all) is refused with 401 (was a bug: the trigger crashed)', async () => {
 		expectAllRefused(await send(trigger, [at('?s[toString]=1', genuine, '?s[toString]=1'), at('?s[toString]=1&s[valueOf]=1', genuine, 'toString and valueOf')]), [401]);
+	});
+
+	it('with the secret, an account id or subdomain that is an object (toString keys, form or JSON) is refused with 403, no crash', async () => {
+		const q = `?s=${secret}`;
+		const account = { id: String(amo.account.id), subdomain: amo.account.subdomain };
+		expectAllRefused(
+			await send(trigger, [
+				at(q, `${withField(genuine, 'account[id]', undefined)}&account%5Bid%5D%5BtoString%5D=1`, 'account[id][toString]=1'),
+				at(q, `${withField(genuine, 'account[subdomain]', undefined)}&account%5Bsubdomain%5D%5BtoString%5D=1&account%5Bsubdomain%5D%5BvalueOf%5D=1`, 'account[subdomain][toString]=1'),
+				at(q, JSON.stringify({ leads: { add: [{ id: '1' }] }, account: { ...account, id: { toString: 1 } } }), 'JSON account.id {toString: 1}', { contentType: JSON_TYPE }),
+				at(q, JSON.stringify({ leads: { add: [{ id: '1' }] }, account: { ...account, subdomain: { toString: {}, valueOf: {} } } }), 'JSON account.subdomain object', { contentType: JSON_TYPE }),
+				at(q, JSON.stringify({ leads: { add: [{ id: '1' }] }, account: 'x' }), 'JSON account as a string', { contentType: JSON_TYPE }),
+			]),
+			[403],
+		);
+		// A record id that is an object is no id (no crash); the event is still delivered.
+		const results = await send(trigger, [at(q, JSON.stringify({ leads: { add: [{ id: { toString: 1 } }] }, account }), 'JSON lead id {toString: 1}', { contentType: JSON_TYPE })]);
+		expect(results.map((r) => [r.status, r.crash, r.items?.map((item) => [item.event, item.id])])).toEqual([[200, undefined, [['add_lead', undefined]]]]);
 	});
 });
 
@@ -1095,37 +1146,76 @@ describe('Bitrix24: filter values are encoded in the list call and in the batch 
 		expect(batch.commands![0].params.filter).toEqual({ TITLE: value, '>ID': String(created.get(value)![49]) });
 	});
 
-	// BUG (nodes/Bitrix24/operations.ts, listQuery(): `filter[`${prefix}${field}`]` with the condition's field as given).
-	// The field name of a condition is concatenated raw into the filter key: a field written (or produced by an
-	// expression) as ">=ID", "!ID" or "%TITLE" silently becomes that operator whatever operator was chosen, and a
+	// Was a bug (nodes/Bitrix24/operations.ts, listQuery(): `filter[`${prefix}${field}`]` with the condition's field as
+	// given). The field name of a condition was concatenated raw into the filter key: a field written (or produced by
+	// an expression) as ">=ID", "!ID" or "%TITLE" silently became that operator whatever operator was chosen, and a
 	// field with brackets ("TITLE][x", "TITLE]") is one key in the first list call (JSON) but is re-parsed by PHP as
 	// nested keys inside `batch` pages (encodePhpForm percent-encodes the brackets, which PHP decodes before parsing
-	// names), so pages 2+ filter differently from page 1. Observed with the emulator: ">=ID" equals "100" returned
-	// 21 leads (ID ≥ 100), "TITLE]" returned 50 then nothing. Expected: a field that is not a Bitrix24 field name
+	// names), so pages 2+ filtered differently from page 1. Observed with the emulator: ">=ID" equals "100" returned
+	// 21 leads (ID ≥ 100), "TITLE]" returned 50 then nothing. Now a field that is not a Bitrix24 field name
 	// (letters, digits, underscore) is refused as Field "filters.conditions[0].field" before any request.
-	it.failing('BUG: a condition field carrying an operator or brackets is refused before sending', async () => {
-		for (const field of ['>=ID', '!ID', '%TITLE', '>ID', '=ID', '<ID', 'TITLE][x', 'TITLE]', 'ID[', 'TITLE OR 1']) {
+	it('a condition field carrying an operator or brackets is refused before sending', async () => {
+		// "={{ '=ID' }}": a parameter starting with "=" is an n8n expression ("=ID" alone evaluates to the text "ID",
+		// a valid field), so the text "=ID" has to come from an expression.
+		for (const field of ['>=ID', '!ID', '%TITLE', '>ID', "={{ '=ID' }}", '<ID', 'TITLE][x', 'TITLE]', 'ID[', 'TITLE OR 1']) {
 			b24.clearRequests();
 			const { error } = await runNodes(b24Credentials, [b24Node({ resource: 'lead', operation: 'getMany', returnAll: true, filters: { conditions: [{ field, operator: 'equals', value: '100' }] } })]);
 			expect({ field, message: error?.message, sent: restCalls(b24).length }).toEqual({ field, message: expect.stringMatching(/^Field "filters\.conditions\[0\]\.field"/), sent: 0 });
 		}
 	});
 
-	// BUG (nodes/Bitrix24/operations.ts readByKeyset/readByOffset and bulkWrite → Bitrix24Client.batch, transport.ts).
-	// Item values travel inside `batch` commands, where Bitrix24 replaces `$result[key]…` references after decoding
-	// the command's parameters (CRestUtil batch processing; the emulator does the same). Percent-encoding does not
-	// protect them and Bitrix24 has no escape, so a value that merely contains `$result[...]` is rewritten:
+	// Was a bug (nodes/Bitrix24/operations.ts readByKeyset/readByOffset and bulkWrite → Bitrix24Client.batch,
+	// transport.ts). Item values travel inside `batch` commands, where Bitrix24 replaces `$result[key]…` references
+	// after decoding the command's parameters (CRestUtil batch processing; the emulator does the same).
+	// Percent-encoding does not protect them and Bitrix24 has no escape, so a value that merely contained
+	// `$result[...]` was rewritten:
 	// - Return All with the filter TITLE = "Price $result[p0][49][ID] total" read 50 of the 55 matching leads (the
 	//   batch page filtered on "Price  total") — silently incomplete;
 	// - Create of 2 items stored item 1's TITLE "Price $result[i0] total" as "Price <item 0's new ID> total".
-	// Expected: values are sent as written (e.g. such commands sent outside `batch`, one call each).
-	it.failing('BUG: a value containing $result[…] is not rewritten by the batch (Return All filter, bulk create)', async () => {
+	// Now such commands are sent outside `batch` (one direct call each); values are stored and filtered as written.
+	it('a value containing $result[…] is not rewritten by the batch (Return All filter, bulk create)', async () => {
 		const value = 'Price $result[p0][49][ID] total';
 		const ids = Array.from({ length: 55 }, () => Number(b24.createRecord('lead', { TITLE: value }).ID));
 		const read = await runNodes(b24Credentials, [b24Node({ resource: 'lead', operation: 'getMany', returnAll: true, filters: { conditions: [{ field: 'TITLE', operator: 'equals', value }] }, options: { select: ['ID'] } })]);
 		const created = await runNodes(b24Credentials, [b24Node({ resource: 'lead', operation: 'create', fields: mapped({ TITLE: '={{ $json.title }}' }) })], [{ title: 'First' }, { title: 'Price $result[i0] total' }]);
 		const stored = created.items.map((item) => b24.getRecord('lead', Number(item.json.ID))?.TITLE);
 		expect({ read: read.items.map((item) => Number(item.json.ID)), stored }).toEqual({ read: ids, stored: ['First', 'Price $result[i0] total'] });
+	});
+
+	it('$result[…] values: offset paging reads with direct calls; update and a mixed chunk store every value as written, only the others go by batch', async () => {
+		const value = 'Cost $result[s50][0][ID] and $result_total[s50]';
+		const ids = Array.from({ length: 120 }, () => Number(b24.createRecord('lead', { TITLE: value }).ID));
+		b24.clearRequests();
+		const read = await runNodes(b24Credentials, [
+			b24Node({ resource: 'lead', operation: 'getMany', returnAll: true, filters: { conditions: [{ field: 'TITLE', operator: 'equals', value }] }, options: { select: ['ID'], sortField: 'ID', sortDirection: 'DESC' } }),
+		]);
+		expect(read.error).toBeUndefined();
+		expect(read.items.map((item) => Number(item.json.ID))).toEqual([...ids].reverse());
+		expect(restCalls(b24).map((c) => [c.restMethod, c.params.start])).toEqual([
+			['crm.lead.list', 0],
+			['crm.lead.list', 50],
+			['crm.lead.list', 100],
+		]);
+
+		const first = Number(b24.createRecord('lead', { TITLE: 'old' }).ID);
+		b24.clearRequests();
+		const updated = await runNodes(b24Credentials, [b24Node({ resource: 'lead', operation: 'update', recordId: '={{ $json.id }}', fields: mapped({ TITLE: '={{ $json.title }}' }) })], [{ id: first, title: 'Was $result[i0]' }]);
+		expect(updated.error).toBeUndefined();
+		expect(b24.getRecord('lead', first)?.TITLE).toBe('Was $result[i0]');
+		expect(restCalls(b24).map((c) => c.restMethod).filter((m) => m !== 'crm.lead.fields')).toEqual(['crm.lead.update']);
+
+		b24.clearRequests();
+		const titles = ['Plain A', 'Price $RESULT[i0] total', 'Plain B', 'x $result_next[i2] y'];
+		const mixed = await runNodes(b24Credentials, [b24Node({ resource: 'lead', operation: 'create', fields: mapped({ TITLE: '={{ $json.title }}' }) })], titles.map((title) => ({ title })));
+		expect(mixed.error).toBeUndefined();
+		expect(mixed.items.map((item) => (item.pairedItem as { item: number }).item)).toEqual([0, 1, 2, 3]);
+		expect(mixed.items.map((item) => b24.getRecord('lead', Number(item.json.ID))?.TITLE)).toEqual(titles);
+		const calls = restCalls(b24).filter((c) => c.restMethod !== 'crm.lead.fields');
+		expect(calls.map((c) => [c.restMethod, c.commands?.map((command) => command.key)])).toEqual([
+			['batch', ['i0', 'i2']],
+			['crm.lead.add', undefined],
+			['crm.lead.add', undefined],
+		]);
 	});
 });
 
@@ -1335,12 +1425,12 @@ describe('credentials never appear in errors, output items, logs or console outp
 			}
 		});
 
-		// BUG (nodes/Vtiger/transport.ts, request/errorFor: `did not answer with a webservice envelope (HTTP n):
-		// ${reply.text.slice(0, 200)}`): the server's text goes into the message verbatim. Vtiger reads go by GET with
-		// `sessionName` in the query, so an error page that echoes the request URI (WAF/proxy block pages do) puts the
+		// Was a bug (nodes/Vtiger/transport.ts, unwrap: `did not answer with a webservice envelope (HTTP n):
+		// ${reply.text.slice(0, 200)}`): the server's text went into the message verbatim. Vtiger reads go by GET with
+		// `sessionName` in the query, so an error page that echoes the request URI (WAF/proxy block pages do) put the
 		// live session ID into the error message, the execution data and the log. The access key itself never travels
-		// in a URL. Expected: the session name (and any credential) cut from texts shown to the user.
-		it.failing('BUG: an error page echoing the request URI puts the session name into the error', async () => {
+		// in a URL. Now the session name (and any credential) is cut from texts shown to the user (common/redact.ts).
+		it('an error page echoing the request URI does not put the session name into the error', async () => {
 			const proxy = await trapProxy(String(vtCredentials.vtigerApi.baseUrl));
 			try {
 				const store = { vtigerApi: { ...vtCredentials.vtigerApi, baseUrl: proxy.url } };
@@ -1391,16 +1481,16 @@ describe('credentials never appear in errors, output items, logs or console outp
 			expect(found).toEqual([]);
 		});
 
-		// BUG (nodes/Bitrix24/transport.ts, Bitrix24Client.unwrap(): `"${method}" did not answer with a REST envelope:
-		// ${reply.text.slice(0, 200)}`). The inbound webhook's secret code is part of every request path
+		// Was a bug (nodes/Bitrix24/transport.ts, Bitrix24Client.unwrap(): `"${method}" did not answer with a REST
+		// envelope: ${reply.text.slice(0, 200)}`). The inbound webhook's secret code is part of every request path
 		// (/rest/1/<code>/crm.lead.get.json). A plain Apache 404 page — "The requested URL /rest/1/<code>/… was not
-		// found on this server." (a wrong portal path, a maintenance page of an on-premise Bitrix24) — is pasted into
-		// the error message, so the code lands in the error, the execution data, n8n's log and, with Continue On
-		// Fail, in the output item. Worse, notFoundAsField() reads "not found" in that page as `lead 1 was not
-		// found`. The same happens in the trigger's `recordError` (Fetch Full Record). With OAuth the access token
-		// travels in the query (`?auth=`), so a page echoing the URI shows it. Expected: credentials cut from any
-		// server text shown (and a 404 page without a REST envelope not read as "record not found").
-		it.failing('BUG: an Apache 404 page puts the webhook code into the error and the output item', async () => {
+		// found on this server." (a wrong portal path, a maintenance page of an on-premise Bitrix24) — was pasted into
+		// the error message, so the code landed in the error, the execution data, n8n's log and, with Continue On
+		// Fail, in the output item. Worse, notFoundAsField() read "not found" in that page as `lead 1 was not
+		// found`. The same happened in the trigger's `recordError` (Fetch Full Record). With OAuth the access token
+		// travels in the query (`?auth=`), so a page echoing the URI showed it. Now credentials are cut from any
+		// server text shown (common/redact.ts), and a 404 page without a REST envelope is not read as "record not found".
+		it('an Apache 404 page does not put the webhook code into the error or the output item', async () => {
 			const proxy = await trapProxy(b24.baseUrl);
 			try {
 				proxy.state.page = apache404;
@@ -1415,7 +1505,21 @@ describe('credentials never appear in errors, output items, logs or console outp
 			}
 		});
 
-		it.failing('BUG: the trigger’s recordError (Fetch Full Record) carries the webhook code from an Apache 404 page', async () => {
+		it('a web server’s 404 page is not read as Bitrix24’s "record not found"', async () => {
+			const proxy = await trapProxy(b24.baseUrl);
+			try {
+				proxy.state.page = apache404;
+				proxy.state.trap = (url) => url.includes('crm.lead.get');
+				const store = { bitrix24WebhookApi: { ...b24Credentials.bitrix24WebhookApi, webhookUrl: webhookUrl().replace(b24.baseUrl, proxy.url) } };
+				const { error } = await get(store)(false);
+				expect(error?.message).toMatch(/^Bitrix24 error HTTP_404: "crm\.lead\.get" did not answer with a REST envelope: [\s\S]*\/rest\/\d+\/\*\*\*\/crm\.lead\.get\.json/);
+				expect(error?.message).not.toMatch(/Field "recordId"|was not found \(/);
+			} finally {
+				await proxy.close();
+			}
+		});
+
+		it('the trigger’s recordError (Fetch Full Record) does not carry the webhook code from an Apache 404 page', async () => {
 			const proxy = await trapProxy(b24.baseUrl);
 			const store = { bitrix24WebhookApi: { ...b24Credentials.bitrix24WebhookApi, webhookUrl: webhookUrl().replace(b24.baseUrl, proxy.url) } };
 			const trigger = await webhookTrigger(store, B24_TRIGGER, { authentication: 'webhook', events: ['ONCRMLEADADD'], applicationToken: 'a'.repeat(32), fetchRecord: true }, 'bitrix24WebhookApi');
@@ -1432,7 +1536,7 @@ describe('credentials never appear in errors, output items, logs or console outp
 			}
 		});
 
-		it.failing('BUG: OAuth2 — a page echoing the request URI puts the access token into the error', async () => {
+		it('OAuth2 — a page echoing the request URI does not put the access token into the error', async () => {
 			const proxy = await trapProxy(b24.baseUrl);
 			try {
 				const tokens = b24.issueTokens();
