@@ -17,6 +17,11 @@ export interface AmoCustomField {
 const TTL_MS = 5 * 60_000;
 const cache = new ExpiringCache<AmoCustomField[]>();
 
+/** Forgets every account's custom fields (tests and benchmarks start cold with it). */
+export function clearCustomFieldCache(): void {
+	cache.clear();
+}
+
 export async function customFieldsOf(client: AmoCrmClient, entity: string): Promise<AmoCustomField[]> {
 	const key = `${client.baseUrl}\u0000${entity}`;
 	const cached = cache.get(key);

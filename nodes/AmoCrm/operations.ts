@@ -120,13 +120,15 @@ async function getOne(ctx: IExecuteFunctions, client: AmoCrmClient, itemIndex: n
 async function recordBody(ctx: IExecuteFunctions, client: AmoCrmClient, resource: AmoResource, itemIndex: number, mode: 'create' | 'update'): Promise<IDataObject> {
 	const mapper = param<ResourceMapperValue>(ctx, 'fields', itemIndex);
 	const standard = new Map((resource.fields ?? []).map((f) => [f.name, f]));
-	const custom = resource.customFieldsOf ? await customFieldsOf(client, resource.customFieldsOf) : [];
+	const input = mapper?.mappingMode === 'autoMapInputData' ? ctx.getInputData()[itemIndex].json : ((mapper?.value ?? {}) as IDataObject);
+	const additional = parseJsonObject(param(ctx, 'additionalFields', itemIndex, '{}') || '{}', 'additionalFields');
+	// The account's custom fields are read (one request, cached) only when a value is not a standard field:
+	// a write of standard fields alone then costs its writes and nothing more.
+	const needsCustom = resource.customFieldsOf !== undefined && [...Object.keys(input), ...Object.keys(additional)].some((key) => !standard.has(key));
+	const custom = needsCustom ? await customFieldsOf(client, resource.customFieldsOf!) : [];
 	const customById = new Map(custom.map((f) => [`${CUSTOM_FIELD_PREFIX}${f.id}`, f]));
-	const raw =
-		mapper?.mappingMode === 'autoMapInputData'
-			? Object.fromEntries(Object.entries(ctx.getInputData()[itemIndex].json).filter(([key]) => standard.has(key) || customById.has(key)))
-			: ((mapper?.value ?? {}) as IDataObject);
-	const values = { ...raw, ...parseJsonObject(param(ctx, 'additionalFields', itemIndex, '{}') || '{}', 'additionalFields') };
+	const raw = mapper?.mappingMode === 'autoMapInputData' ? Object.fromEntries(Object.entries(input).filter(([key]) => standard.has(key) || customById.has(key))) : input;
+	const values = { ...raw, ...additional };
 	const body: IDataObject = {};
 	const customValues: IDataObject[] = [];
 	for (const [key, value] of Object.entries(values)) {

@@ -105,9 +105,13 @@ export class VtigerTrigger implements INodeType {
 		}
 
 		const found: IDataObject[] = [];
+		// A loop, not push(...rows): one second of a mass import can hold more rows than a call's arguments.
+		const add = (rows: IDataObject[]) => {
+			for (const row of rows) found.push(row);
+		};
 		const seen = new Set(cursor.ids);
 		// 1. The boundary second: records stamped with the cursor's time that were not emitted yet.
-		if (cursor.time !== EPOCH) found.push(...(await allAt(cursor.time)).filter((row) => !seen.has(String(row.id))));
+		if (cursor.time !== EPOCH) add((await allAt(cursor.time)).filter((row) => !seen.has(String(row.id))));
 		// 2. Everything later, in time order. A full page may cut a second in two: finish that second
 		//    by ID (a stable order) before moving past it, so records sharing a timestamp are never skipped.
 		// A big backlog (a mass update, downtime) is read in parts: stop after a complete second once most of
@@ -118,12 +122,12 @@ export class VtigerTrigger implements INodeType {
 		for (;;) {
 			const page = await query([{ field: column, operator: '>', value: after }], column, 'ASC', 0, VTQL_PAGE_SIZE);
 			if (page.length < VTQL_PAGE_SIZE) {
-				found.push(...page);
+				add(page);
 				break;
 			}
 			const last = String(page[page.length - 1][column]);
-			found.push(...page.filter((row) => String(row[column]) < last));
-			found.push(...(await allAt(last)));
+			add(page.filter((row) => String(row[column]) < last));
+			add(await allAt(last));
 			after = last;
 			if (Date.now() - started > budgetMs) break;
 		}

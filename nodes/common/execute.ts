@@ -23,7 +23,8 @@ export async function runPerItem(
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
 		try {
-			output.push(...toOutput(await handler(itemIndex), itemIndex));
+			// A loop, not push(...list): spreading hundreds of thousands of rows overflows the call stack.
+			for (const item of toOutput(await handler(itemIndex), itemIndex)) output.push(item);
 		} catch (thrown) {
 			const error = errorForItem(ctx.getNode(), thrown, itemIndex);
 			if (!ctx.continueOnFail()) throw error;

@@ -1,3 +1,4 @@
+import { clearCustomFieldCache } from '../../nodes/AmoCrm/metadata';
 import { runNodes } from '../harness/n8n';
 import { apiCalls, startAmoCrm } from './setup';
 import type { AmoCrmEmulator } from './setup';
@@ -8,6 +9,8 @@ let credentials: Awaited<ReturnType<typeof startAmoCrm>>['credentials'];
 beforeAll(async () => ({ emulator, credentials } = await startAmoCrm()));
 afterAll(async () => await emulator.stop());
 beforeEach(() => {
+	// A reset emulator is a new account whose custom field ids may repeat: the node's cache must not carry over.
+	clearCustomFieldCache();
 	emulator.reset();
 	emulator.knobs.failNext.length = 0;
 });
@@ -98,6 +101,22 @@ describe('bulk writes', () => {
 		});
 		expect(items.map((item) => String(item.json.request_id))).toEqual(input.map((_, i) => String(i)));
 		expect(emulator.getRecord('leads', Number(items[119].json.id))).toMatchObject({ name: 'Lead 119' });
+	});
+
+	it('a write of standard fields alone costs only its writes; the custom fields are read once when a value needs them', async () => {
+		const budget = emulator.addCustomField('leads', { name: 'Budget', type: 'numeric' }) as { id: number };
+		const input = Array.from({ length: 100 }, (_, i) => ({ name: `Plain ${i}`, price: 10 + i }));
+		const customFieldReads = () => apiCalls(emulator).filter((c) => c.path.endsWith('/custom_fields')).length;
+		emulator.clearRequests();
+		const plain = await runNodes(credentials, [node({ resource: 'lead', operation: 'create', fields: mapped({ name: '={{ $json.name }}', price: '={{ $json.price }}' }) })], input);
+		expect(plain.error).toBeUndefined();
+		expect(apiCalls(emulator).map((c) => `${c.method} ${c.path}`)).toEqual(['POST /api/v4/leads', 'POST /api/v4/leads']);
+
+		emulator.clearRequests();
+		const custom = await runNodes(credentials, [node({ resource: 'lead', operation: 'create', fields: mapped({ name: '={{ $json.name }}', [`cf_${budget.id}`]: '={{ $json.price }}' }) })], input);
+		expect(custom.error).toBeUndefined();
+		expect(customFieldReads()).toBe(1);
+		expect(emulator.getRecord('leads', Number(custom.items[99].json.id))).toMatchObject({ custom_fields_values: [{ field_id: budget.id, values: [{ value: '109' }] }] }); // amoCRM answers numeric values as text
 	});
 
 	it('an item amoCRM refuses (wrong pipeline/status pair) fails alone with its field; the rest is sent again and written', async () => {

@@ -65,6 +65,11 @@ const nodeClasses: Record<string, INodeType> = {
 	} as unknown as INodeType,
 };
 
+/** Adds a node type for one test or benchmark (e.g. a floor node that only replays requests through n8n's helper). */
+export function registerNodeType(type: string, nodeType: INodeType): void {
+	nodeClasses[type] = nodeType;
+}
+
 export const nodeTypes: INodeTypes = {
 	getByName: (name) => nodeClasses[name] as INodeType | IVersionedNodeType,
 	getByNameAndVersion: (name, version) => NodeHelpers.getVersionedNodeType(nodeClasses[name], version),
