@@ -22,10 +22,11 @@ export function credentialTypeOf(authentication: AmoCrmAuthentication): string {
 
 /**
  * amoCRM allows 7 requests/s per integration, counted in a sliding one-second window; over it answers 429,
- * and sustained abuse blocks the IP. A token bucket with a burst of 7 would let 14 through in one window, so
- * requests are spaced evenly instead: one at a time, 6.5 per second (a test saw 429s at burst 7).
+ * and sustained abuse blocks the IP. A token bucket with a burst of 7 lets more than 7 into one window (a test
+ * saw 429s), so the limiter counts the way amoCRM does: at most 7 requests in any second, each holding its
+ * place until a second after its answer, which makes the limit exact whatever the network delay.
  */
-export const AMOCRM_RATE: RateLimit = { perSecond: 6.5, burst: 1 };
+export const AMOCRM_RATE: RateLimit = { perSecond: 7, burst: 7, window: true };
 
 /** Objects per write request: amoCRM recommends at most 50 (hard limit 250). */
 export const WRITE_CHUNK = 50;
@@ -155,8 +156,8 @@ export class AmoCrmClient {
 		const outcome = await settle(
 			withRetry(
 				async () => {
-					await limiter.acquire();
-					const reply = await this.sendOnce(request);
+					const slot = await limiter.acquire();
+					const reply = await this.sendOnce(request).finally(() => slot.done());
 					if (reply.statusCode === 429) {
 						limiter.pause(1000);
 						throw new RetryableStatus(reply, 1000);

@@ -3,20 +3,38 @@ import { sleep } from 'n8n-workflow';
 export interface RateLimit {
 	/** Sustained requests per second (the bucket's drain rate). */
 	perSecond: number;
-	/** Requests that may go at once from a full bucket. */
+	/** Requests that may go at once from a full bucket; with `window`, the requests one window holds. */
 	burst: number;
+	/**
+	 * For CRMs that count requests in a sliding one-second window (amoCRM): at most `burst` requests in any
+	 * second, a request taking its place from when it is sent until one second after its answer arrived. The
+	 * CRM counted it in between, so no network delay can put one request more into the CRM's window.
+	 */
+	window?: boolean;
 }
 
+/** What `acquire` grants: call `done()` when the answer (or the failure) arrives. */
+export interface Slot {
+	done(): void;
+}
+
+const WINDOW_MS = 1000;
+/** Longer than any request may take (transports time out at 60 s). */
+const IN_FLIGHT_MAX_MS = 120_000;
+const IN_FLIGHT_POLL_MS = 10;
+
 /**
- * A token bucket shared by every node and execution in this process that talks to the same CRM account,
- * so two nodes in one workflow, or parallel executions, stay under the CRM's limit together.
- * Waiters are served in arrival order.
+ * A token bucket (or a sliding window, see RateLimit.window) shared by every node and execution in this process
+ * that talks to the same CRM account, so two nodes in one workflow, or parallel executions, stay under the CRM's
+ * limit together. Waiters are served in arrival order.
  */
 export class RateLimiter {
 	private tokens: number;
 	private updatedAt = Date.now();
 	private blockedUntil = 0;
 	private queue: Promise<void> = Promise.resolve();
+	/** Window mode: the requests of the last second and those in flight, with when each stops counting. */
+	private inWindow: Array<{ until: number; inFlight: boolean }> = [];
 	/** Requests that had to wait, and for how long in total (for benchmarks and docs). */
 	readonly stats = { acquired: 0, waited: 0, waitedMs: 0 };
 
@@ -30,9 +48,12 @@ export class RateLimiter {
 	}
 
 	/** Resolves when one request may be sent. */
-	async acquire(): Promise<void> {
-		const turn = this.queue.then(async () => await this.take());
-		this.queue = turn.catch(() => undefined);
+	async acquire(): Promise<Slot> {
+		const turn = this.queue.then(async () => await (this.limit.window ? this.takeWindowSlot() : this.take()));
+		this.queue = turn.then(
+			() => undefined,
+			() => undefined,
+		);
 		return await turn;
 	}
 
@@ -48,7 +69,44 @@ export class RateLimiter {
 		this.updatedAt = now;
 	}
 
-	private async take(): Promise<void> {
+	private async takeWindowSlot(): Promise<Slot> {
+		const started = Date.now();
+		for (;;) {
+			const now = Date.now();
+			this.inWindow = this.inWindow.filter((slot) => slot.until > now);
+			if (now >= this.blockedUntil && this.inWindow.length < this.limit.burst) {
+				// A lost answer must not hold its place for ever: it counts as answered after the longest request.
+				const slot = { until: now + IN_FLIGHT_MAX_MS, inFlight: true };
+				this.inWindow.push(slot);
+				this.count(now - started);
+				return {
+					done: () => {
+						if (!slot.inFlight) return;
+						slot.inFlight = false;
+						slot.until = Date.now() + WINDOW_MS;
+					},
+				};
+			}
+			if (now < this.blockedUntil) {
+				await sleep(this.blockedUntil - now);
+				continue;
+			}
+			const first = this.inWindow.reduce((a, b) => (b.until < a.until ? b : a));
+			// An answered request frees its place at a known time. One still in flight frees it a second after its
+			// answer, which may come any moment: look again shortly.
+			await sleep(first.inFlight ? IN_FLIGHT_POLL_MS : Math.max(1, first.until - now));
+		}
+	}
+
+	private count(waitedMs: number): void {
+		this.stats.acquired++;
+		if (waitedMs) {
+			this.stats.waited++;
+			this.stats.waitedMs += waitedMs;
+		}
+	}
+
+	private async take(): Promise<Slot> {
 		let waitedMs = 0;
 		for (;;) {
 			const now = Date.now();
@@ -62,12 +120,8 @@ export class RateLimiter {
 			this.refill(now);
 			if (this.tokens >= 1) {
 				this.tokens -= 1;
-				this.stats.acquired++;
-				if (waitedMs) {
-					this.stats.waited++;
-					this.stats.waitedMs += waitedMs;
-				}
-				return;
+				this.count(waitedMs);
+				return NOTHING_TO_RELEASE;
 			}
 			const pause = Math.ceil(((1 - this.tokens) / this.limit.perSecond) * 1000);
 			waitedMs += pause;
@@ -83,8 +137,10 @@ export class RateLimiter {
  */
 export function shareOf(limit: RateLimit, processes: unknown): RateLimit {
 	const n = Math.max(1, Math.floor(Number(processes) || 1));
-	return { perSecond: limit.perSecond / n, burst: Math.max(1, Math.floor(limit.burst / n)) };
+	return { ...limit, perSecond: limit.perSecond / n, burst: Math.max(1, Math.floor(limit.burst / n)) };
 }
+
+const NOTHING_TO_RELEASE: Slot = { done: () => undefined };
 
 const limiters = new Map<string, RateLimiter>();
 

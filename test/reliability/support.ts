@@ -81,7 +81,7 @@ let paceSpy: jest.SpyInstance | undefined;
 /**
  * Runs the client-side limiter of a CRM account on `origin` at `limit` instead of the node's (the limiter is keyed by account,
  * and each test that uses this has an emulator of its own, so no other test shares that bucket). Used by the
- * 10,000-item runs only, so that they fit the time budget (amoCRM's 6.5 requests/s alone would need 31 s for
+ * 10,000-item runs only, so that they fit the time budget (amoCRM's 7 requests/s alone would need 29 s for
  * 200 requests); the CRM's own refusals (503/429) are still injected and still waited out by the node. Pacing
  * itself is tested in test/common/rateLimiter.test.ts and the per-CRM parallel-run tests.
  */
