@@ -107,25 +107,22 @@ export class RateLimiter {
 	}
 
 	private async take(): Promise<Slot> {
-		let waitedMs = 0;
+		// The time actually waited (timers fire late), not the pauses asked for.
+		const started = Date.now();
 		for (;;) {
 			const now = Date.now();
 			if (now < this.blockedUntil) {
-				const pause = this.blockedUntil - now;
-				waitedMs += pause;
-				await sleep(pause);
+				await sleep(this.blockedUntil - now);
 				this.updatedAt = Date.now();
 				continue;
 			}
 			this.refill(now);
 			if (this.tokens >= 1) {
 				this.tokens -= 1;
-				this.count(waitedMs);
+				this.count(now - started);
 				return NOTHING_TO_RELEASE;
 			}
-			const pause = Math.ceil(((1 - this.tokens) / this.limit.perSecond) * 1000);
-			waitedMs += pause;
-			await sleep(pause);
+			await sleep(Math.ceil(((1 - this.tokens) / this.limit.perSecond) * 1000));
 		}
 	}
 }

@@ -5,10 +5,10 @@
 // failing actions whose stored execution and n8n's log are searched for credentials. The in-process counterpart
 // with many more cases is test/reliability/hostile.test.ts. Build first (`npm run build`); about 45 s.
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes, randomUUID } from 'crypto';
+import { apache404, trapProxy } from '../reliability/trapProxy';
 import { amoCrmTrigger, bitrix24, bitrix24Trigger, chain, mapped, noOp, salesMan, salesManTrigger } from './workflows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -48,7 +48,7 @@ describe('hostile deliveries in a real n8n', () => {
 	let userFolder: string;
 	const wf = { b24: '', amo: '', sm: '', failing: '' };
 	/** A web server in front of the Bitrix24 emulator that answers crm.lead.get with Apache's own 404 page. */
-	let apache: { url: string; close: () => Promise<void> };
+	let apache: Awaited<ReturnType<typeof trapProxy>>;
 	/** The stored execution of the failing-actions workflow. */
 	let failingRun: any;
 	const hooks = { b24: randomUUID(), amo: randomUUID(), sm: randomUUID(), failing: randomUUID() };
@@ -87,7 +87,8 @@ describe('hostile deliveries in a real n8n', () => {
 		const amoCred = await cred('amoCRM emulator', 'amoCrmApi', { accountDomain: `${amo.account.subdomain}.${amo.account.domain}`, accessToken: amo.longLivedToken, baseUrl: amoBase });
 		const smCred = await cred('SalesMan emulator', 'salesManApi', { baseUrl: smBase, login: sm.login, apiKey: smKey });
 		const smWrongKey = await cred('SalesMan emulator, wrong key', 'salesManApi', { baseUrl: smBase, login: sm.login, apiKey: smWrongKeyValue });
-		apache = await apache404Proxy(b24.baseUrl, (url) => url.includes('crm.lead.get'));
+		apache = await trapProxy(b24.baseUrl);
+		Object.assign(apache.state, { trap: (url: string) => url.includes('crm.lead.get'), page: apache404, status: 404 });
 		const b24BehindApache = await cred('Bitrix24 behind a web server', 'bitrix24WebhookApi', { webhookUrl: String(b24.webhookUrl()).replace(b24.baseUrl, apache.url), plan: 'standard' });
 		b24Token = b24.addOutboundWebhook(url.b24, ['ONCRMLEADADD']);
 		[wf.b24, wf.amo, wf.sm, wf.failing] = await n8n.importWorkflows([
@@ -261,30 +262,6 @@ describe('hostile deliveries in a real n8n', () => {
 		expect(log).not.toMatch(/Maximum call stack|JavaScript heap out of memory|uncaughtException/i);
 	});
 });
-
-/** A web server in front of `target` that answers the requests `trap` matches with Apache's own 404 page. */
-async function apache404Proxy(target: string, trap: (url: string) => boolean) {
-	const server = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on('data', (chunk: Buffer) => chunks.push(chunk));
-		req.on('end', () => {
-			void (async () => {
-				const url = req.url ?? '/';
-				if (trap(url)) {
-					res.writeHead(404, { 'content-type': 'text/html; charset=iso-8859-1' });
-					res.end(`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL ${url.split('?')[0]} was not found on this server.</p>\n</body></html>\n`);
-					return;
-				}
-				const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
-				const reply = await fetch(target + url, { method: req.method, headers, body: req.method === 'GET' ? undefined : Buffer.concat(chunks) });
-				res.writeHead(reply.status, { 'content-type': reply.headers.get('content-type') ?? 'application/json' });
-				res.end(Buffer.from(await reply.arrayBuffer()));
-			})();
-		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: async () => await new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const BOUNDARY = '----hostile-boundary-7MA4YWxkTrZu0gW';
 function multipart(fields: Record<string, string>): string {

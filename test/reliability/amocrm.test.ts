@@ -9,9 +9,9 @@ import { runNodes } from '../harness/n8n';
 import type { CredentialStore } from '../harness/n8n';
 import { apiCalls, startAmoCrm } from '../amocrm/setup';
 import type { AmoCrmEmulator, EmulatorRequest } from '../amocrm/setup';
-import { onNth, startFaultProxy } from './faultProxy';
+import { onNth } from './faultProxy';
 import type { FaultProxy, SeenRequest } from './faultProxy';
-import { attachFaultPlan, duplicates, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
+import { behindFaultProxy, rigPerBlock, chunkItems, duplicates, expectBulkWriteOutcome, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
 
 jest.setTimeout(30_000);
 
@@ -25,21 +25,14 @@ interface Rig {
 }
 
 async function rig(options: Record<string, unknown> = {}): Promise<Rig> {
-	const proxy = await startFaultProxy();
 	// `_links.next` is absolute: the emulator must write the proxy's address into it.
-	const { emulator, baseUrl, credentials } = await startAmoCrm({ ...options, linkBase: proxy.url });
-	proxy.target = baseUrl;
-	const detach = attachFaultPlan(proxy);
+	const { emulator, proxy, credentials, stop } = await behindFaultProxy((proxyUrl) => startAmoCrm({ ...options, linkBase: proxyUrl }));
 	return {
 		emulator,
 		proxy,
 		token: { amoCrmApi: { ...credentials.amoCrmApi, baseUrl: proxy.url } },
 		oauth: () => ({ amoCrmOAuth2Api: { ...credentials.amoCrmOAuth2Api, baseUrl: proxy.url, oauthTokenData: emulator.issueTokens() } }),
-		stop: async () => {
-			detach();
-			await proxy.stop();
-			await emulator.stop();
-		},
+		stop,
 	};
 }
 
@@ -58,14 +51,7 @@ const itemsOf = (call: EmulatorRequest) => ((call.body ?? []) as IDataObject[]).
 const tokenCalls = (emulator: AmoCrmEmulator) => emulator.requests.filter((r) => r.path === '/oauth2/access_token');
 
 describe('amoCRM: Return All under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	it('3,000 leads with a 429, an HTTP 500, a reset before acting, an nginx 504, a reset after the answer and a hung answer: every lead exactly once', async () => {
 		const ids = r.emulator.seed('leads', 3_000);
@@ -118,14 +104,7 @@ describe('amoCRM: Return All under faults', () => {
 });
 
 describe('amoCRM: writes under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	const create = (store: CredentialStore, input: IDataObject[], continueOnFail = true) =>
 		runNodes(store, [node({ resource: 'lead', operation: 'create', fields: mapped({ name: '={{ $json.name }}' }) }, { continueOnFail })], input);
@@ -247,17 +226,13 @@ describe('amoCRM: 10,000-item bulk create (OAuth2) with faults sprinkled in', ()
 		});
 		const { items, error } = await runNodes(store, [node({ authentication: 'oAuth2', resource: 'lead', operation: 'create', fields: mapped({ name: '={{ $json.name }}' }) }, { continueOnFail: true })], input);
 		expect(error).toBeUndefined();
-		expect(items).toHaveLength(N);
-		expect(items.map(pairedIndex)).toEqual(range(N));
-		const chunk = (c: number) => range(50).map((i) => c * 50 + i);
-		const failed = items.filter((item) => item.json.error);
-		for (const item of failed) expect(String(item.json.error)).toMatch(UNKNOWN_OUTCOME);
-		expect(failed.map((item) => Number(UNKNOWN_OUTCOME.exec(String(item.json.error))![1]))).toEqual(failed.map(pairedIndex));
-		expect(failed.map(pairedIndex)).toEqual([...chunk(39), ...chunk(59), ...chunk(79), ...chunk(99), ...chunk(138)]);
-		const created = items.filter((item) => item.json.id);
-		expect(created).toHaveLength(N - 250);
-		for (const item of created) expect(r.emulator.getRecord('leads', Number(item.json.id))?.name).toBe(input[pairedIndex(item)].name);
-		expect(duplicates(created.map((item) => item.json.id))).toEqual([]);
+		const created = expectBulkWriteOutcome(items, {
+			count: N,
+			unknownChunks: [39, 59, 79, 99, 138],
+			idOf: (json) => json.id,
+			stored: (id) => r.emulator.getRecord('leads', Number(id))?.name,
+			wanted: (i) => input[i].name,
+		});
 
 		// amoCRM holds the created ones plus the two chunks whose answers were lost, each once.
 		const calls = posts(r.emulator);
@@ -271,7 +246,7 @@ describe('amoCRM: 10,000-item bulk create (OAuth2) with faults sprinkled in', ()
 			[138, [504]],
 			[158, [429, 200]],
 		]);
-		for (let c = 0; c < N / 50; c++) for (const index of chunk(c)) expect([index, sends.get(index)]).toEqual([index, expectedFor.get(c) ?? [200]]);
+		for (let c = 0; c < N / 50; c++) for (const index of chunkItems(c)) expect([index, sends.get(index)]).toEqual([index, expectedFor.get(c) ?? [200]]);
 		const written = calls.filter((c) => c.status === 200).flatMap(itemsOf);
 		expect(written).toHaveLength(N - 150);
 		expect(duplicates(written)).toEqual([]);
@@ -359,13 +334,7 @@ describe('amoCRM OAuth2: the token endpoint fails while a write waits for a refr
 });
 
 describe('amoCRM OAuth2: two executions refreshing one token (refresh tokens rotate; reuse breaks the chain)', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-	});
+	const r = rigPerBlock(() => rig());
 
 	const read = (store: CredentialStore) => runNodes(store, [node({ authentication: 'oAuth2', resource: 'lead', operation: 'getMany', returnAll: true })]);
 

@@ -9,9 +9,9 @@ import { runNodes } from '../harness/n8n';
 import type { CredentialStore } from '../harness/n8n';
 import { restCalls, startBitrix24 } from '../bitrix24/setup';
 import type { Bitrix24Emulator, EmulatorRequest } from '../bitrix24/setup';
-import { onNth, startFaultProxy } from './faultProxy';
+import { onNth } from './faultProxy';
 import type { FaultProxy, SeenRequest } from './faultProxy';
-import { attachFaultPlan, duplicates, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
+import { behindFaultProxy, rigPerBlock, chunkItems, duplicates, expectBulkWriteOutcome, pairedIndex, paceAccount, range } from './support';
 
 jest.setTimeout(30_000);
 
@@ -25,21 +25,14 @@ interface Rig {
 }
 
 async function rig(options?: Record<string, unknown>): Promise<Rig> {
-	const proxy = await startFaultProxy();
-	const { emulator, baseUrl, credentials } = await startBitrix24(options);
-	proxy.target = baseUrl;
+	const { emulator, proxy, baseUrl, credentials, stop } = await behindFaultProxy(() => startBitrix24(options));
 	const plan = String(options?.plan ?? 'standard');
-	const detach = attachFaultPlan(proxy);
 	return {
 		emulator,
 		proxy,
 		webhook: { bitrix24WebhookApi: { webhookUrl: emulator.webhookUrl().replace(baseUrl, proxy.url), plan } },
 		oauth: () => ({ bitrix24OAuth2Api: { ...credentials.bitrix24OAuth2Api, portalUrl: proxy.url, plan, oauthTokenData: emulator.issueTokens() } }),
-		stop: async () => {
-			detach();
-			await proxy.stop();
-			await emulator.stop();
-		},
+		stop,
 	};
 }
 
@@ -59,14 +52,7 @@ const errorOf = (call: EmulatorRequest) => (call as EmulatorRequest & { error?: 
 const tokenCalls = (emulator: Bitrix24Emulator) => emulator.requests.filter((r) => r.restMethod === 'oauth/token');
 
 describe('Bitrix24: Return All under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	it('10,000 leads with a 503, an HTTP 500, a reset before and one after the portal answered, and a hung answer: every lead exactly once', async () => {
 		const ids = r.emulator.seed('lead', 10_000);
@@ -121,14 +107,7 @@ describe('Bitrix24: Return All under faults', () => {
 });
 
 describe('Bitrix24: writes under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	it('a batch whose answer was lost (reset after the portal acted) is not resent: its items say the outcome is unknown, the other items succeed', async () => {
 		const input = range(150).map((i) => ({ t: `Lead ${i}` }));
@@ -201,26 +180,16 @@ describe('Bitrix24: 10,000-item bulk create (batch, OAuth2) with faults sprinkle
 		});
 		const { items, error } = await runNodes(store, [node({ authentication: 'oAuth2', resource: 'lead', operation: 'create', fields: mapped({ TITLE: '={{ $json.t }}' }) }, { continueOnFail: true })], input);
 		expect(error).toBeUndefined();
-		expect(items).toHaveLength(N);
-		expect(items.map(pairedIndex)).toEqual(range(N));
-		const chunk = (c: number) => range(50).map((i) => c * 50 + i);
-		const failed = items.filter((item) => item.json.error);
-		// The user sees each failed item, by number, with the reason.
-		for (const item of failed) expect(String(item.json.error)).toMatch(UNKNOWN_OUTCOME);
-		expect(failed.map((item) => Number(UNKNOWN_OUTCOME.exec(String(item.json.error))![1]))).toEqual(failed.map(pairedIndex));
-		expect(failed.map(pairedIndex)).toEqual([...chunk(39), ...chunk(59), ...chunk(79), ...chunk(99)]);
-		const created = items.filter((item) => item.json.ID);
-		expect(created).toHaveLength(N - 200);
-
-		// The portal: every created item once, under its own title; the two unknown chunks written after all, once.
-		const stored = new Map<string, number>();
-		for (const item of created) {
-			const title = String(r.emulator.getRecord('lead', Number(item.json.ID))?.TITLE);
-			expect(title).toBe(input[pairedIndex(item)].t);
-			stored.set(title, (stored.get(title) ?? 0) + 1);
-		}
+		// The user sees each failed item, by number, with the reason; the portal holds every created item once, under its own title.
+		expectBulkWriteOutcome(items, {
+			count: N,
+			unknownChunks: [39, 59, 79, 99],
+			idOf: (json) => json.ID,
+			stored: (id) => r.emulator.getRecord('lead', Number(id))?.TITLE,
+			wanted: (i) => input[i].t,
+		});
+		// The two unknown chunks that were written after all, once.
 		expect(r.emulator.count('lead')).toBe(N - 100);
-		expect(duplicates(created.map((item) => item.json.ID))).toEqual([]);
 
 		// The log: each chunk reached the portal once, apart from the refusals (503, expired token) it was resent after.
 		const calls = batches(r.emulator);
@@ -233,7 +202,7 @@ describe('Bitrix24: 10,000-item bulk create (batch, OAuth2) with faults sprinkle
 		]);
 		for (let c = 0; c < N / 50; c++) {
 			const expected = resentAfter.get(c) ?? [c === 39 ? 500 : c === 59 ? 0 : 200];
-			for (const index of chunk(c)) expect([index, sends.get(index)]).toEqual([index, expected]);
+			for (const index of chunkItems(c)) expect([index, sends.get(index)]).toEqual([index, expected]);
 		}
 		expect(calls).toHaveLength(200 + 4);
 		expect(tokenCalls(r.emulator).map((c) => c.status)).toEqual([200]);
@@ -405,13 +374,7 @@ describe('Bitrix24 OAuth2: the token endpoint fails while a write waits for a re
 });
 
 describe('Bitrix24 OAuth2: two executions refreshing one token', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-	});
+	const r = rigPerBlock(() => rig());
 
 	const read = (store: CredentialStore) => runNodes(store, [node({ authentication: 'oAuth2', resource: 'lead', operation: 'getMany', returnAll: true })]);
 

@@ -9,9 +9,9 @@ import { runNodes } from '../harness/n8n';
 import type { CredentialStore } from '../harness/n8n';
 import { startSalesMan } from '../salesman/setup';
 import type { SalesManEmulator } from '../salesman/setup';
-import { onNth, startFaultProxy } from './faultProxy';
+import { onNth } from './faultProxy';
 import type { FaultProxy, SeenRequest } from './faultProxy';
-import { attachFaultPlan, duplicates, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
+import { behindFaultProxy, rigPerBlock, chunkItems, duplicates, expectBulkWriteOutcome, pairedIndex, paceAccount, range } from './support';
 
 jest.setTimeout(30_000);
 
@@ -23,19 +23,12 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-	const proxy = await startFaultProxy();
-	const { emulator, baseUrl, credentials } = await startSalesMan();
-	proxy.target = baseUrl;
-	const detach = attachFaultPlan(proxy);
+	const { emulator, proxy, credentials, stop } = await behindFaultProxy(() => startSalesMan());
 	return {
 		emulator,
 		proxy,
 		credentials: { salesManApi: { ...credentials.salesManApi, baseUrl: proxy.url } },
-		stop: async () => {
-			detach();
-			await proxy.stop();
-			await emulator.stop();
-		},
+		stop,
 	};
 }
 
@@ -56,14 +49,7 @@ function storedTitles(emulator: SalesManEmulator, upTo: number): string[] {
 }
 
 describe('SalesMan: Return All under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	it('5,000 clients with an HTTP 500, a drop, a reset after the answer and a hung answer mid-run: every client exactly once', async () => {
 		const ids = r.emulator.seed('client', 5_000, { date_create: '2024-01-01 00:00:00', stepSeconds: 1 });
@@ -83,14 +69,7 @@ describe('SalesMan: Return All under faults', () => {
 });
 
 describe('SalesMan: writes under faults', () => {
-	let r: Rig;
-	beforeAll(async () => (r = await rig()));
-	afterAll(async () => await r.stop());
-	beforeEach(() => {
-		r.emulator.reset();
-		r.proxy.plan = undefined;
-		r.proxy.log.length = 0;
-	});
+	const r = rigPerBlock(() => rig());
 
 	it('a client add whose answer was lost after SalesMan saved it is not resent: that item says the outcome is unknown, the others succeed', async () => {
 		const input = range(5).map((i) => ({ title: `Client ${i}` }));
@@ -139,17 +118,13 @@ describe('SalesMan: 10,000-item Create Many (add.list) with faults sprinkled in'
 		});
 		const { items, error } = await runNodes(r.credentials, [node({ resource: 'client', operation: 'createMany', fields: mapped({ title: '={{ $json.title }}' }) })], input);
 		expect(error).toBeUndefined();
-		expect(items).toHaveLength(N);
-		expect(items.map(pairedIndex)).toEqual(range(N));
-		const chunk = (c: number) => range(50).map((i) => c * 50 + i);
-		const failed = items.filter((item) => item.json.error);
-		for (const item of failed) expect(String(item.json.error)).toMatch(UNKNOWN_OUTCOME);
-		expect(failed.map((item) => Number(UNKNOWN_OUTCOME.exec(String(item.json.error))![1]))).toEqual(failed.map(pairedIndex));
-		expect(failed.map(pairedIndex)).toEqual([...chunk(39), ...chunk(59), ...chunk(79), ...chunk(99), ...chunk(149)]);
-		const created = items.filter((item) => item.json.clid);
-		expect(created).toHaveLength(N - 250);
-		for (const item of created) expect(r.emulator.getRecord('client', Number(item.json.clid))?.title).toBe(input[pairedIndex(item)].title);
-		expect(duplicates(created.map((item) => item.json.clid))).toEqual([]);
+		const created = expectBulkWriteOutcome(items, {
+			count: N,
+			unknownChunks: [39, 59, 79, 99, 149],
+			idOf: (json) => json.clid,
+			stored: (id) => r.emulator.getRecord('client', Number(id))?.title,
+			wanted: (i) => input[i].title,
+		});
 
 		// Every chunk was sent once; SalesMan holds the created ones and the two chunks whose answers were lost, once each.
 		const sent = calls(r.emulator, 'add.list').flatMap(titlesOf);
@@ -158,6 +133,6 @@ describe('SalesMan: 10,000-item Create Many (add.list) with faults sprinkled in'
 		const held = storedTitles(r.emulator, N + 10);
 		expect(held).toHaveLength(N - 150);
 		expect(duplicates(held)).toEqual([]);
-		expect(new Set(held)).toEqual(new Set([...created.map((item) => input[pairedIndex(item)].title), ...[...chunk(79), ...chunk(99)].map((i) => input[i].title)]));
+		expect(new Set(held)).toEqual(new Set([...created.map((item) => input[pairedIndex(item)].title), ...[...chunkItems(79), ...chunkItems(99)].map((i) => input[i].title)]));
 	});
 });

@@ -6,7 +6,7 @@ import * as path from 'path';
 import type { INodeExecutionData } from 'n8n-workflow';
 import * as rateLimiterModule from '../../nodes/common/rateLimiter';
 import type { RateLimit } from '../../nodes/common/rateLimiter';
-import { FAULT_HEADER } from './faultProxy';
+import { FAULT_HEADER, startFaultProxy } from './faultProxy';
 import type { FaultProxy, SeenRequest } from './faultProxy';
 
 // n8n's HTTP layer (every helpers.httpRequest / httpRequestWithAuthentication of a node ends in this function).
@@ -112,7 +112,80 @@ export function duplicates<T>(values: T[]): T[] {
 /** The item error of a write whose outcome is unknown (common/errors.ts UnknownOutcomeError, named by errorForItem). */
 export const UNKNOWN_OUTCOME = /did not confirm ".+": the request may or may not have been carried out\. It was not sent again; check the CRM before re-running this item\. \[item (\d+)\]$/;
 
+/** The item indexes of chunk `c` of a bulk write. */
+export const chunkItems = (c: number, size = 50): number[] => range(size).map((i) => c * size + i);
+
 /** 0, 1, …, n-1. */
 export function range(n: number): number[] {
 	return Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * What a bulk write run under faults must show, in every CRM: one output item per input item, in order; the
+ * items of the chunks whose outcome is unknown say so, each naming itself, and no other item failed; every
+ * other item was created once, and the CRM stored it with its own value. Returns the created items.
+ */
+export function expectBulkWriteOutcome(
+	items: INodeExecutionData[],
+	expected: {
+		count: number;
+		unknownChunks: number[];
+		chunkSize?: number;
+		/** The created record's ID in an output item. */
+		idOf: (json: INodeExecutionData['json']) => unknown;
+		/** What the CRM stored for that ID (e.g. its title), and what the input item asked for. */
+		stored: (id: unknown) => unknown;
+		wanted: (itemIndex: number) => unknown;
+	},
+): INodeExecutionData[] {
+	const { count, unknownChunks, chunkSize = 50, idOf, stored, wanted } = expected;
+	expect(items).toHaveLength(count);
+	expect(items.map(pairedIndex)).toEqual(range(count));
+	const failed = items.filter((item) => item.json.error);
+	for (const item of failed) expect(String(item.json.error)).toMatch(UNKNOWN_OUTCOME);
+	expect(failed.map((item) => Number(UNKNOWN_OUTCOME.exec(String(item.json.error))![1]))).toEqual(failed.map(pairedIndex));
+	expect(failed.map(pairedIndex)).toEqual(unknownChunks.flatMap((c) => chunkItems(c, chunkSize)));
+	const created = items.filter((item) => idOf(item.json) !== undefined);
+	expect(created).toHaveLength(count - unknownChunks.length * chunkSize);
+	for (const item of created) expect(stored(idOf(item.json))).toBe(wanted(pairedIndex(item)));
+	expect(duplicates(created.map((item) => idOf(item.json)))).toEqual([]);
+	return created;
+}
+
+/**
+ * The rig of one describe block: started before its tests and stopped after them; before each test the emulator
+ * is reset and the proxy forgets its plan and log. The returned object is filled in by `beforeAll`.
+ */
+export function rigPerBlock<R extends { emulator: { reset(): void }; proxy: FaultProxy; stop(): Promise<void> }>(start: () => Promise<R>): R {
+	const r = {} as R;
+	beforeAll(async () => void Object.assign(r, await start()));
+	afterAll(async () => await r.stop());
+	beforeEach(() => {
+		r.emulator.reset();
+		r.proxy.plan = undefined;
+		r.proxy.log.length = 0;
+	});
+	return r;
+}
+
+/**
+ * A fault proxy in front of an emulator, with the fault plan attached. `start` gets the proxy's URL (for emulators
+ * that write absolute links); `stop` stops all three.
+ */
+export async function behindFaultProxy<S extends { emulator: { stop(): Promise<void> }; baseUrl: string }>(
+	start: (proxyUrl: string) => Promise<S>,
+): Promise<S & { proxy: FaultProxy; stop: () => Promise<void> }> {
+	const proxy = await startFaultProxy();
+	const started = await start(proxy.url);
+	proxy.target = started.baseUrl;
+	const detach = attachFaultPlan(proxy);
+	return {
+		...started,
+		proxy,
+		stop: async () => {
+			detach();
+			await proxy.stop();
+			await started.emulator.stop();
+		},
+	};
 }

@@ -9,9 +9,9 @@ import { runNodes } from '../harness/n8n';
 import type { CredentialStore } from '../harness/n8n';
 import { count, freshStart, queries, startVtiger } from '../vtiger/setup';
 import type { VtigerEmulator } from '../vtiger/setup';
-import { onNth, startFaultProxy } from './faultProxy';
+import { onNth } from './faultProxy';
 import type { FaultProxy, SeenRequest } from './faultProxy';
-import { attachFaultPlan, duplicates, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
+import { behindFaultProxy, duplicates, pairedIndex, paceAccount, range, UNKNOWN_OUTCOME } from './support';
 
 jest.setTimeout(30_000);
 
@@ -23,19 +23,12 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-	const proxy = await startFaultProxy();
-	const { emulator, baseUrl, credentials } = await startVtiger();
-	proxy.target = baseUrl;
-	const detach = attachFaultPlan(proxy);
+	const { emulator, proxy, credentials, stop } = await behindFaultProxy(() => startVtiger());
 	return {
 		emulator,
 		proxy,
 		credentials: { vtigerApi: { ...credentials.vtigerApi, baseUrl: proxy.url } },
-		stop: async () => {
-			detach();
-			await proxy.stop();
-			await emulator.stop();
-		},
+		stop,
 	};
 }
 
