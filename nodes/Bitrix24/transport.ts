@@ -306,8 +306,8 @@ export class Bitrix24Client {
 		const outcome = await settle(
 			withRetry(
 				async () => {
-					await limiter.acquire();
-					const reply = await this.sendOnce({ method: 'POST', url: this.url(method), json: params });
+					const slot = await limiter.acquire();
+					const reply = await this.sendOnce({ method: 'POST', url: this.url(method), json: params }).finally(() => slot.done());
 					const code = String((reply.body as IDataObject | undefined)?.error ?? '');
 					if (REFUSED_BEFORE_ACTING.has(code)) {
 						const afterMs = code === 'QUERY_LIMIT_EXCEEDED' ? 1000 : this.timeLimitWait(reply);

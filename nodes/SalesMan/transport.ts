@@ -62,8 +62,8 @@ export class SalesManClient {
 		const sent = await settle(
 			withRetry(
 				async () => {
-					await limiter.acquire();
-					const reply = await this.sendOnce(method, { ...params, action });
+					const slot = await limiter.acquire();
+					const reply = await this.sendOnce(method, { ...params, action }).finally(() => slot.done());
 					if (reply.statusCode >= 500) throw new RetryableStatus(reply);
 					return reply;
 				},

@@ -192,12 +192,12 @@ export class VtigerClient {
 		}
 		const sent = await settle(withRetry(
 			async () => {
-				await limiter.acquire();
+				const slot = await limiter.acquire();
 				const response = await this.send(
 					method === 'GET'
 						? { method, url: this.endpoint, qs: encoded }
 						: { method, url: this.endpoint, form: encoded },
-				);
+				).finally(() => slot.done());
 				if (response.statusCode >= 500) throw new VtigerHttpError(response);
 				return response;
 			},
