@@ -1,8 +1,9 @@
 /**
  * How Return All grows from 100 to 100,000 records, per CRM, against the emulators with zero latency and the
- * documented rate limits on: HTTP calls, wall time, and the node's own overhead — the wall time spent neither
- * waiting for an HTTP answer (emulator work included) nor waiting for the rate limiter. Writes
- * docs/images/bench-growth.svg (calls versus records, log-log). Run with `npm run bench`.
+ * documented rate limits on: HTTP calls, wall time, and the node's own overhead — its wall time beyond the rate
+ * limiter's waits and beyond an engine floor that sends the same requests through n8n's helper in the same engine
+ * (see FLOOR_TYPE). Writes docs/images/bench-growth.svg (calls versus records, log-log). Run with `npm run bench`
+ * (node --expose-gc, so that every run starts from a collected heap).
  */
 import axios from 'axios';
 import { fork } from 'child_process';
@@ -61,9 +62,9 @@ dc.subscribe('http.client.response.finish', (message) => {
 const trips = () => sent.filter((s) => s.t1 !== undefined).map((s) => [s.t0, s.t1!] as [number, number]);
 
 /**
- * The floor: the same requests sent one after another by a minimal client that parses each JSON answer —
- * `fetch` (undici), and axios as n8n's `httpRequest` helper drives it (responseType text). What the node takes
- * beyond a floor (and beyond its rate limiter) is its overhead.
+ * The bare-client floors: the same requests sent one after another outside n8n by a minimal client that parses each
+ * JSON answer — `fetch` (undici), and axios as n8n's `httpRequest` helper drives it (responseType text). What the
+ * engine floor takes beyond them is what n8n's engine and helper cost, which every n8n node pays.
  */
 async function replay(requests: Sent[], client: 'fetch' | 'axios'): Promise<number> {
 	const started = performance.now();
